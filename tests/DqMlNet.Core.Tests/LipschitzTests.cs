@@ -1,0 +1,78 @@
+using DqMlNet.Lipschitz;
+using DqMlNet.Models;
+using static TorchSharp.torch;
+
+namespace DqMlNet.Tests;
+
+public class LipschitzTests
+{
+    [Fact]
+    public void PenaltyEqualsHandComputedValue()
+    {
+        using var scope = NewDisposeScope();
+        // M = [[1, 2, 0], [0, 1, 1]] (2×3): G = M Mᵀ = [[5, 2], [2, 2]]; G − I = [[4, 2], [2, 1]]; ‖·‖² = 16 + 4 + 4 + 1 = 25.
+        var m = tensor(new float[] { 1, 2, 0, 0, 1, 1 }).reshape(2, 3);
+        Assert.Equal(25f, LipschitzRegularizer.OrthogonalityPenalty(m).item<float>(), 5);
+        // Literal MᵀM (3×3): [[1,2,0],[2,5,1],[0,1,1]] − I → [[0,2,0],[2,4,1],[0,1,0]]: 4 + 4 + 16 + 1 + 1 = 26.
+        Assert.Equal(26f, LipschitzRegularizer.OrthogonalityPenalty(m, GramForm.Literal).item<float>(), 5);
+        // A tall matrix takes its Gram on the smaller side: for Mᵀ (3×2) that is (Mᵀ)ᵀMᵀ = M Mᵀ again, so 25.
+        Assert.Equal(25f, LipschitzRegularizer.OrthogonalityPenalty(m.t()).item<float>(), 5);
+        // (β/2)·Σ over two weights.
+        var reg = new LipschitzRegularizer(0.1);
+        Assert.Equal(0.05f * (25 + 25), reg.Compute(new[] { m, m.t() }).item<float>(), 5);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LipschitzRegularizer(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LipschitzRegularizer(double.NaN));
+    }
+
+    [Fact]
+    public void MinimisingThePenaltyAloneMakesEverySingularValueOne()
+    {
+        using var scope = NewDisposeScope();
+        var w = randn(new long[] { 64, 32, 3, 3 }, generator: new Generator(11)).mul(0.1f).requires_grad_();
+        var optimizer = optim.Adam(new[] { new TorchSharp.Modules.Parameter(w.detach().clone(), true) }, 1e-2);
+        var p = optimizer.parameters().Single();
+        for (int i = 0; i < 600; i++)
+        {
+            using var step = NewDisposeScope();
+            optimizer.zero_grad();
+            LipschitzRegularizer.OrthogonalityPenalty(p).backward();
+            optimizer.step();
+        }
+        var sv = linalg.svdvals(p.detach().flatten(1)).data<float>().ToArray();
+        Assert.Equal(64, sv.Length); // 64×288
+        Assert.All(sv, s => Assert.InRange(s, 0.95f, 1.05f));
+        Assert.InRange(SpectralNorm.Estimate(p), 0.95, 1.05);
+    }
+
+    [Fact]
+    public void GradientReachesConvolutionAndLinearWeights()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(1);
+        var model = ModelFactory.Create(TestData.SmallCnn(TrainingMode.Defensive));
+        var layers = model.WeightLayers;
+        Assert.Equal(new[] { WeightLayerKind.Convolution, WeightLayerKind.Convolution, WeightLayerKind.Linear, WeightLayerKind.Linear },
+            layers.Select(l => l.Kind));
+        new LipschitzRegularizer(1e-3).Compute(model).backward();
+        foreach (var layer in layers)
+        {
+            Assert.NotNull(layer.Weight.grad);
+            Assert.True(layer.Weight.grad!.abs().sum().item<float>() > 0, $"no gradient on {layer.Name}");
+        }
+        // Biases are not regularised.
+        foreach (var (name, p) in model.named_parameters().Where(np => np.name.EndsWith("bias")))
+            Assert.True(p.grad is null || p.grad.abs().sum().item<float>() == 0, $"{name} got a gradient");
+
+        var withoutEnds = new LipschitzRegularizer(1e-3, new LipschitzOptions { IncludeFirstLayer = false, IncludeLastLayer = false });
+        Assert.Equal(new[] { layers[1].Name, layers[2].Name }, withoutEnds.SelectLayers(model).Select(l => l.Name));
+    }
+
+    [Fact]
+    public void PowerIterationMatchesTheLargestSingularValue()
+    {
+        using var scope = NewDisposeScope();
+        var w = randn(new long[] { 20, 7, 3, 3 }, generator: new Generator(5));
+        double exact = linalg.svdvals(w.flatten(1)).max().item<float>();
+        Assert.Equal(exact, SpectralNorm.Estimate(w, 200), 3);
+    }
+}

@@ -18,6 +18,12 @@ public abstract class DqModel : nn.Module<Tensor, Tensor>
         Spec = spec;
     }
 
+    /// <summary>
+    /// The model as stacks applied one after another (forward is exactly their composition), so an exporter can walk
+    /// every layer in order.
+    /// </summary>
+    public abstract IReadOnlyList<LayerStack> Stages { get; }
+
     /// <summary>What this model is (architecture, shape, mode, bits, normalisation).</summary>
     public ModelSpec Spec { get; }
 

@@ -11,6 +11,7 @@ namespace DqMlNet.Models;
 public sealed class LayerStack : nn.Module<Tensor, Tensor>
 {
     private readonly List<nn.Module<Tensor, Tensor>> layers = new();
+    private readonly List<(string Name, nn.Module<Tensor, Tensor> Layer)> named = new();
 
     /// <summary>Creates the stack from (name, layer) pairs.</summary>
     public LayerStack(IEnumerable<(string Name, nn.Module<Tensor, Tensor> Layer)> layers) : base(nameof(LayerStack))
@@ -19,8 +20,12 @@ public sealed class LayerStack : nn.Module<Tensor, Tensor>
         {
             register_module(name, layer);
             this.layers.Add(layer);
+            named.Add((name, layer));
         }
     }
+
+    /// <summary>The layers in application order, with their names (exporters walk these).</summary>
+    public IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer)> Layers => named;
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)

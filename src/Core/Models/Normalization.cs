@@ -19,11 +19,19 @@ public sealed class Normalization : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"Normalization needs one std per mean (got {mean.Length} means, {std.Length} stds).", nameof(std));
         if (std.Any(s => !(s > 0) || float.IsInfinity(s)))
             throw new ArgumentException("Every normalization std must be a finite positive number.", nameof(std));
+        Mean = mean.ToArray();
+        Std = std.ToArray();
         this.mean = tensor(mean).reshape(1, mean.Length, 1, 1);
         this.std = tensor(std).reshape(1, std.Length, 1, 1);
         register_buffer("mean", this.mean);
         register_buffer("std", this.std);
     }
+
+    /// <summary>Per-channel mean.</summary>
+    public IReadOnlyList<float> Mean { get; }
+
+    /// <summary>Per-channel standard deviation.</summary>
+    public IReadOnlyList<float> Std { get; }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input) => input.sub(mean).div_(std);

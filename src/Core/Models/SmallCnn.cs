@@ -9,8 +9,8 @@ namespace DqMlNet.Models;
 /// </summary>
 public sealed class SmallCnn : DqModel
 {
-    private readonly nn.Module<Tensor, Tensor> features;
-    private readonly nn.Module<Tensor, Tensor> classifier;
+    private readonly LayerStack features;
+    private readonly LayerStack classifier;
 
     /// <summary>Builds the model for <paramref name="spec"/> (architecture must be SmallCnn).</summary>
     public SmallCnn(ModelSpec spec) : base(nameof(SmallCnn), spec)
@@ -42,6 +42,9 @@ public sealed class SmallCnn : DqModel
         });
         RegisterComponents();
     }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<LayerStack> Stages => new[] { features, classifier };
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)

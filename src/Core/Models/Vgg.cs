@@ -54,5 +54,8 @@ public sealed class Vgg : DqModel
     }
 
     /// <inheritdoc />
+    public override IReadOnlyList<LayerStack> Stages => new[] { features, classifier };
+
+    /// <inheritdoc />
     public override Tensor forward(Tensor input) => classifier.forward(features.forward(input));
 }

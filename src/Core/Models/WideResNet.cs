@@ -33,7 +33,7 @@ public sealed class WideResNet : DqModel
             for (int b = 0; b < n; b++)
             {
                 long stride = b == 0 && g > 0 ? 2 : 1;
-                layers.Add(($"group{g + 1}_block{b + 1}", new Block(this, inWidth, widths[g + 1], stride)));
+                layers.Add(($"group{g + 1}_block{b + 1}", new PreActivationBlock(NewActivation, NewConv, inWidth, widths[g + 1], stride)));
                 inWidth = widths[g + 1];
             }
         }
@@ -50,37 +50,8 @@ public sealed class WideResNet : DqModel
     }
 
     /// <inheritdoc />
+    public override IReadOnlyList<LayerStack> Stages => new[] { body, head };
+
+    /// <inheritdoc />
     public override Tensor forward(Tensor input) => head.forward(body.forward(input));
-
-    /// <summary>Pre-activation basic block: BN – act – conv3×3 – BN – act – conv3×3, plus a (1×1 conv) shortcut.</summary>
-    private sealed class Block : nn.Module<Tensor, Tensor>
-    {
-        private readonly nn.Module<Tensor, Tensor> bn1;
-        private readonly ActivationLayer act1;
-        private readonly nn.Module<Tensor, Tensor> conv1;
-        private readonly nn.Module<Tensor, Tensor> bn2;
-        private readonly ActivationLayer act2;
-        private readonly nn.Module<Tensor, Tensor> conv2;
-        private readonly nn.Module<Tensor, Tensor>? shortcut;
-
-        public Block(WideResNet owner, long inWidth, long outWidth, long stride) : base("WideBlock")
-        {
-            bn1 = nn.BatchNorm2d(inWidth);
-            act1 = owner.NewActivation();
-            conv1 = owner.NewConv(inWidth, outWidth, 3, stride, 1, bias: false);
-            bn2 = nn.BatchNorm2d(outWidth);
-            act2 = owner.NewActivation();
-            conv2 = owner.NewConv(outWidth, outWidth, 3, 1, 1, bias: false);
-            if (inWidth != outWidth || stride != 1)
-                shortcut = owner.NewConv(inWidth, outWidth, 1, stride, 0, bias: false);
-            RegisterComponents();
-        }
-
-        public override Tensor forward(Tensor x)
-        {
-            var o = act1.call(bn1.call(x));
-            var y = conv2.call(act2.call(bn2.call(conv1.call(o))));
-            return y.add(shortcut is null ? x : shortcut.call(o));
-        }
-    }
 }

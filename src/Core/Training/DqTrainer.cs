@@ -81,7 +81,7 @@ public sealed class DqTrainer
             double lr = LearningRates.At(Options, epoch);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
             model.train();
-            var rng = new Random(HashCode.Combine(Options.Seed, epoch, 0x5eed));
+            var rng = new Random(SeedMixer.Mix(Options.Seed, epoch));
             int[] order = Permutation(n, rng);
             double ceSum = 0, regSum = 0;
             long correct = 0, seen = 0;

@@ -51,6 +51,18 @@ public static class ActivationQuantizer
     }
 
     /// <summary>
+    /// The quantized value through autograd-visible ops, so the gradient is the true derivative of the staircase:
+    /// zero almost everywhere. This is what gradient masking looks like; never train or attack with it.
+    /// </summary>
+    public static Tensor QuantizeDifferentiable(Tensor x, int bits)
+    {
+        float scale = Scale(bits);
+        using var clamped = x.clamp(0f, Range);
+        using var levels = clamped.div(scale);
+        return levels.round().mul_(scale);
+    }
+
+    /// <summary>
     /// Quantizes with the straight-through estimator: the value is <see cref="Quantize"/> exactly, the gradient is 1 on
     /// (0, 6) and 0 elsewhere.
     /// </summary>

@@ -22,6 +22,18 @@ public sealed class QuantizedReLU6 : ActivationLayer
     /// <summary>Quantization step (ONNX scale) 6 / (2^k − 1).</summary>
     public float Scale => ActivationQuantizer.Scale(Bits);
 
+    /// <summary>
+    /// How gradients pass this quantizer. <see cref="QuantizerGradient.StraightThrough"/> in training and for honest
+    /// attacks; the others exist for attack research (smooth-proxy BPDA) and to demonstrate gradient masking.
+    /// </summary>
+    public QuantizerGradient Gradient { get; set; } = QuantizerGradient.StraightThrough;
+
     /// <inheritdoc />
-    protected override Tensor Activate(Tensor x) => ActivationQuantizer.QuantizeSte(x, Bits);
+    protected override Tensor Activate(Tensor x) => Gradient switch
+    {
+        QuantizerGradient.StraightThrough => ActivationQuantizer.QuantizeSte(x, Bits),
+        QuantizerGradient.SmoothProxy => x.clamp(0f, ActivationQuantizer.Range),
+        QuantizerGradient.None => ActivationQuantizer.QuantizeDifferentiable(x, Bits),
+        _ => throw new InvalidOperationException($"Unknown quantizer gradient mode {Gradient}."),
+    };
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DqMlNet.Attacks;
 using DqMlNet.Data;
 using DqMlNet.Lipschitz;
 using DqMlNet.Models;
@@ -100,9 +101,23 @@ public sealed class DqTrainer
                 x = x.to(device);
                 y = y.to(device);
 
+                Tensor? adversarial = null;
+                if (Options.Adversarial is { } adv)
+                {
+                    // Crafted against the current weights in eval mode; BeginAttack restores train mode afterwards.
+                    var attack = adv.CreateAttack(SeedMixer.Mix(Options.Seed, epoch, b));
+                    adversarial = attack.Perturb(new TorchClassifier(model), x, y, null, b).Adversarial;
+                }
+
                 optimizer.zero_grad();
                 var logits = model.call(x);
                 var ce = nn.functional.cross_entropy(logits, y);
+                if (adversarial is not null)
+                {
+                    double r = Options.Adversarial!.Ratio;
+                    var adversarialCe = nn.functional.cross_entropy(model.call(adversarial), y);
+                    ce = ce.mul(1 - r).add(adversarialCe.mul(r));
+                }
                 var loss = ce;
                 Tensor? reg = null;
                 if (regularizer is not null)

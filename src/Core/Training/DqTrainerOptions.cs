@@ -42,6 +42,9 @@ public sealed record DqTrainerOptions
     /// <summary>Which layers the regulariser constrains and how.</summary>
     public LipschitzOptions Lipschitz { get; init; } = new();
 
+    /// <summary>Adversarial training (null: none).</summary>
+    public AdversarialTraining? Adversarial { get; init; }
+
     /// <summary>Random crop (zero padding <see cref="CropPadding"/>) and, if <see cref="HorizontalFlip"/>, flips.</summary>
     public bool Augment { get; init; }
 
@@ -86,6 +89,7 @@ public sealed record DqTrainerOptions
         Check(CropPadding >= 0, nameof(CropPadding), CropPadding, "must be ≥ 0");
         Check(ProgressInterval >= 1, nameof(ProgressInterval), ProgressInterval, "must be at least 1");
         if (Threads is int t) Check(t >= 1, nameof(Threads), t, "must be at least 1");
+        Adversarial?.Validate();
     }
 
     /// <summary>The options that determine the weights (not epochs, threads, device, paths): a resumed run must match them.</summary>
@@ -93,6 +97,6 @@ public sealed record DqTrainerOptions
     {
         BatchSize, Optimizer = Optimizer.ToString(), LearningRate, Momentum, WeightDecay, Schedule = Schedule.ToString(),
         StepMilestones, StepGamma, Beta, Lipschitz.IncludeFirstLayer, Lipschitz.IncludeLastLayer, Form = Lipschitz.Form.ToString(),
-        Augment, CropPadding, HorizontalFlip, Seed,
+        Augment, CropPadding, HorizontalFlip, Seed, Adversarial,
     });
 }

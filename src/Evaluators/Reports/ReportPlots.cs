@@ -1,0 +1,61 @@
+using DqMlNet.Data;
+using ScottPlot;
+
+namespace DqMlNet.Evaluators;
+
+/// <summary>PNG plots of robustness reports (ScottPlot 5), written atomically.</summary>
+public static class ReportPlots
+{
+    /// <summary>Robust accuracy vs ε, one line per attack of one report (the clean accuracy is the ε = 0 point).</summary>
+    public static void RobustAccuracyByAttack(RobustnessReport report, string path, int width = 900, int height = 560)
+    {
+        var series = report.Attacks.GroupBy(a => a.Name).Select(g => (g.Key, Points(report.CleanAccuracy, g.Select(a => (a.Epsilon, a.RobustAccuracy))))).ToList();
+        series.Add(("worst case", Points(report.CleanAccuracy, report.WorstCase.Select(w => (w.Epsilon, w.RobustAccuracy)))));
+        Save(path, width, height, $"Robust accuracy — {report.Model}", "ε (pixels in [0, 1])", "accuracy (%)", series);
+    }
+
+    /// <summary>Worst-case robust accuracy vs ε, one line per model (e.g. FP, VQ-4, DQ-4).</summary>
+    public static void RobustAccuracyByModel(IReadOnlyList<(string Name, RobustnessReport Report)> models, string path, string? attack = null,
+        int width = 900, int height = 560)
+    {
+        var series = models.Select(m => (m.Name, attack is null
+            ? Points(m.Report.CleanAccuracy, m.Report.WorstCase.Select(w => (w.Epsilon, w.RobustAccuracy)))
+            : Points(m.Report.CleanAccuracy, m.Report.Attacks.Where(a => a.Name == attack).Select(a => (a.Epsilon, a.RobustAccuracy))))).ToList();
+        Save(path, width, height, attack is null ? "Worst-case robust accuracy" : $"Robust accuracy under {attack}", "ε (pixels in [0, 1])", "accuracy (%)", series);
+    }
+
+    /// <summary>Error amplification d_l vs layer, one line per model.</summary>
+    public static void ErrorAmplification(IReadOnlyList<(string Name, RobustnessReport Report)> models, string path, int width = 900, int height = 560)
+    {
+        var series = models.Select(m => (m.Name, m.Report.Layers.Select(l => ((double)l.Index, l.Amplification)).ToList())).ToList();
+        var eps = models.Select(m => m.Report.AmplificationEpsilon).FirstOrDefault(e => e is not null);
+        Save(path, width, height, $"Error amplification (FGSM, ε = {eps:0.###})", "activation layer", "‖a(x) − a(x')‖ / ‖a(x)‖", series, percent: false);
+    }
+
+    private static List<(double X, double Y)> Points(double clean, IEnumerable<(double X, double Y)> points)
+    {
+        var list = points.OrderBy(p => p.X).ToList();
+        if (list.Count == 0 || list[0].X > 0) list.Insert(0, (0, clean));
+        return list;
+    }
+
+    private static void Save(string path, int width, int height, string title, string xLabel, string yLabel,
+        IEnumerable<(string Name, List<(double X, double Y)> Points)> series, bool percent = true)
+    {
+        var plot = new Plot();
+        foreach (var (name, points) in series)
+        {
+            if (points.Count == 0) continue;
+            var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => percent ? 100 * p.Y : p.Y).ToArray());
+            line.LegendText = name;
+            line.MarkerSize = 7;
+            line.LineWidth = 2;
+        }
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        if (percent) plot.Axes.SetLimitsY(0, 100);
+        plot.ShowLegend(Alignment.UpperRight);
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, height, ImageFormat.Png));
+    }
+}

@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using DqMlNet.Data;
+
+namespace DqMlNet.Evaluators;
+
+/// <summary>Writes and reads <see cref="RobustnessReport"/> as JSON (camelCase, stable schema) and Markdown; all writes atomic.</summary>
+public static class ReportWriter
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+    };
+
+    /// <summary>The report as JSON.</summary>
+    public static string ToJson(RobustnessReport report) => JsonSerializer.Serialize(report, Json);
+
+    /// <summary>Parses a report written by <see cref="ToJson"/>.</summary>
+    public static RobustnessReport FromJson(string json) =>
+        JsonSerializer.Deserialize<RobustnessReport>(json, Json) ?? throw new InvalidDataException("The robustness report JSON is empty.");
+
+    /// <summary>Writes the JSON document to <paramref name="path"/> atomically.</summary>
+    public static void WriteJson(RobustnessReport report, string path) => AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(ToJson(report)));
+
+    /// <summary>Reads a JSON report file.</summary>
+    public static RobustnessReport ReadJson(string path) => FromJson(File.ReadAllText(path));
+
+    /// <summary>A Markdown summary: clean accuracy, a table of robust accuracy per attack and ε, worst case, layers, warnings.</summary>
+    public static string ToMarkdown(RobustnessReport report)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var epsilons = report.Attacks.Select(a => a.Epsilon).Distinct().OrderBy(e => e).ToList();
+        var sb = new StringBuilder();
+        sb.AppendLine(c, $"### {report.Model}").AppendLine();
+        sb.AppendLine(c, $"{report.N} images, clean accuracy **{report.CleanAccuracy:P2}**, seed {report.Seed}; {report.ThreatModel}.").AppendLine();
+        sb.Append("| attack |").AppendJoin("", epsilons.Select(e => string.Create(c, $" ε = {e:0.####} |"))).AppendLine();
+        sb.Append("|---|").AppendJoin("", epsilons.Select(_ => "---|")).AppendLine();
+        foreach (var name in report.Attacks.Select(a => a.Name).Distinct())
+        {
+            sb.Append(c, $"| {name} |");
+            foreach (var e in epsilons) sb.Append(c, $" {Format(report.RobustAccuracy(name, e))} |");
+            sb.AppendLine();
+        }
+        sb.Append("| **worst case** |");
+        foreach (var e in epsilons) sb.Append(c, $" **{Format(report.WorstCaseAccuracy(e))}** |");
+        sb.AppendLine().AppendLine();
+        sb.AppendLine("Settings: " + string.Join("; ", report.Attacks.GroupBy(a => a.Name).Select(g => g.First().Settings))).AppendLine();
+        if (report.Layers.Count > 0)
+        {
+            sb.AppendLine(string.Create(c, $"Error amplification d_l (FGSM, ε = {report.AmplificationEpsilon:0.####}): ") +
+                          string.Join(" · ", report.Layers.Select(l => string.Create(c, $"{l.Layer} {l.Amplification:0.###}")))).AppendLine();
+        }
+        if (report.SpectralNorms.Count > 0)
+        {
+            sb.AppendLine("Spectral norms: " + string.Join(" · ", report.SpectralNorms.Select(s => string.Create(c, $"{s.Layer} {s.SpectralNorm:0.##}"))) +
+                          string.Create(c, $" (product {report.SpectralNormProduct:0.##})")).AppendLine();
+        }
+        sb.AppendLine(report.Warnings.Count == 0 ? "Gradient-masking checks: none fired." : "Warnings:");
+        foreach (var w in report.Warnings) sb.AppendLine("- " + w);
+        return sb.ToString();
+
+        string Format(double? value) => value is double v ? v.ToString("P1", c) : "–";
+    }
+
+    /// <summary>Writes the Markdown summary atomically.</summary>
+    public static void WriteMarkdown(RobustnessReport report, string path) => AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(ToMarkdown(report)));
+}

@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using DqMlNet.Attacks;
+using DqMlNet.Data;
+using DqMlNet.Lipschitz;
+using DqMlNet.Models;
+using DqMlNet.Quantization;
+using static TorchSharp.torch;
+
+namespace DqMlNet.Evaluators;
+
+/// <summary>
+/// Puts robustness next to accuracy: clean accuracy, then every attack of the suite at every ε (robust accuracy,
+/// success rate, perturbation norms, queries, time), the per-example worst case per ε, per-layer error amplification
+/// and spectral norms, and gradient-masking checks reported as warnings. Every adversarial example is verified to lie
+/// in the ε-ball and in [0, 1]. The same seed gives the same numbers.
+/// </summary>
+public sealed class RobustnessEvaluator
+{
+    /// <summary>Creates an evaluator.</summary>
+    public RobustnessEvaluator(RobustnessOptions? options = null)
+    {
+        Options = options ?? new RobustnessOptions();
+        Options.Validate();
+    }
+
+    /// <summary>What is run.</summary>
+    public RobustnessOptions Options { get; }
+
+    /// <summary>Evaluates a DqMlNet model (white-box, with smooth-proxy attacks for quantized models, layers and spectral norms).</summary>
+    public RobustnessReport Evaluate(DqModel model, ImageDataset data, IProgress<EvaluationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var main = new TorchClassifier(model);
+        var proxy = model.Spec.IsQuantized ? new TorchClassifier(model, QuantizerGradient.SmoothProxy) : main;
+        return Run(main, proxy, model, data, Options.ModelDescription ?? Describe(model.Spec), progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Evaluates any classifier. Without gradients (an ONNX session), only score-based and transfer attacks run; gradient
+    /// attacks in the suite are reported as skipped in the warnings.
+    /// </summary>
+    public RobustnessReport Evaluate(IClassifier classifier, ImageDataset data, IProgress<EvaluationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(classifier);
+        return Run(classifier, classifier, null, data, Options.ModelDescription ?? classifier.GetType().Name, progress, cancellationToken);
+    }
+
+    /// <summary>"SmallCnn DQ-4 (β …)"-style description of a spec.</summary>
+    public static string Describe(ModelSpec spec) =>
+        $"{spec.Architecture} {(spec.Mode switch { TrainingMode.FullPrecision => "FP", TrainingMode.Vanilla => $"VQ-{spec.ActivationBits}", _ => $"DQ-{spec.ActivationBits}" })}" +
+        (spec.WeightBits is int wb ? $" (weights {wb}-bit)" : "") + $", input {spec.Channels}×{spec.Height}×{spec.Width}, {spec.NumClasses} classes";
+
+    private RobustnessReport Run(IClassifier main, IClassifier proxy, DqModel? model, ImageDataset data, string description,
+        IProgress<EvaluationProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Channels != main.InputShape[0] || data.Height != main.InputShape[1] || data.Width != main.InputShape[2])
+            throw new ArgumentException(
+                $"The evaluation images are {data.Channels}×{data.Height}×{data.Width} but the model expects " +
+                $"{string.Join("×", main.InputShape)}.", nameof(data));
+        int n = Math.Min(Options.Limit ?? data.Count, data.Count);
+        var x = data.Images.narrow(0, 0, n);
+        var y = data.Labels.narrow(0, 0, n);
+        var warnings = new List<string>();
+        var attacks = Options.Attacks.Where(a => main.HasGradients || !a.Create(0.1).NeedsGradients).ToList();
+        foreach (var skipped in Options.Attacks.Except(attacks))
+            warnings.Add($"{skipped.Name} skipped: it needs gradients and the classifier is a black box.");
+        var epsilons = Options.Epsilons.Distinct().OrderBy(e => e).ToList();
+        int batches = (n + Options.BatchSize - 1) / Options.BatchSize;
+        int totalSteps = batches * (1 + attacks.Count * epsilons.Count);
+        int done = 0;
+
+        var clean = Predict(main, x, Options.BatchSize, cancellationToken);
+        var labels = y.data<long>().ToArray();
+        var cleanCorrect = clean.Select((p, i) => p == labels[i]).ToArray();
+        done += batches;
+        progress?.Report(new EvaluationProgress("clean", null, done, totalSteps));
+
+        var results = new List<AttackResult>();
+        var robust = new Dictionary<(string, double), bool[]>();
+        foreach (double epsilon in epsilons)
+        {
+            foreach (var entry in attacks)
+            {
+                var attack = entry.Create(epsilon);
+                attack.Seed = Options.Seed;
+                var target = entry.SmoothProxy ? proxy : main;
+                var (result, correct) = RunAttack(entry, attack, target, main, x, y, labels, cleanCorrect, cancellationToken,
+                    () => progress?.Report(new EvaluationProgress(entry.Name, epsilon, ++done, totalSteps)));
+                results.Add(result);
+                robust[(entry.Name, epsilon)] = correct;
+            }
+        }
+
+        var worst = epsilons.Select(e =>
+        {
+            var names = attacks.Select(a => a.Name).ToList();
+            int count = Enumerable.Range(0, n).Count(i => cleanCorrect[i] && names.All(a => robust[(a, e)][i]));
+            return new WorstCaseResult(e, (double)count / n, names);
+        }).ToList();
+
+        IReadOnlyList<LayerResult> layers = Array.Empty<LayerResult>();
+        IReadOnlyList<SpectralNormResult> spectral = Array.Empty<SpectralNormResult>();
+        double? product = null;
+        if (model is not null)
+        {
+            if (Options.AmplificationEpsilon is double ampEps)
+            {
+                progress?.Report(new EvaluationProgress("amplification", ampEps, done, totalSteps));
+                layers = ErrorAmplification.Measure(model, x, y, ampEps, Options.BatchSize, Options.Seed);
+            }
+            var report = SpectralNorm.Measure(model);
+            spectral = report.Layers.Select(l => new SpectralNormResult(l.Layer, l.Norm)).ToList();
+            product = report.Product;
+        }
+
+        if (Options.MaskingChecks)
+        {
+            progress?.Report(new EvaluationProgress("masking checks", epsilons[^1], done, totalSteps));
+            warnings.AddRange(MaskingChecks.Run(main, x, y, cleanCorrect, results, epsilons, Options, cancellationToken));
+        }
+
+        return new RobustnessReport
+        {
+            Model = description,
+            ThreatModel = "Linf (L2 where an attack says so), pixels in [0, 1], normalisation inside the model",
+            N = n,
+            Seed = Options.Seed,
+            CleanAccuracy = (double)cleanCorrect.Count(c => c) / n,
+            Attacks = results,
+            WorstCase = worst,
+            Layers = layers,
+            SpectralNorms = spectral,
+            SpectralNormProduct = product,
+            AmplificationEpsilon = model is null ? null : Options.AmplificationEpsilon,
+            Warnings = warnings,
+        };
+    }
+
+    private (AttackResult Result, bool[] RobustCorrect) RunAttack(AttackEntry entry, Attack attack, IClassifier attacked, IClassifier judge,
+        Tensor x, Tensor y, long[] labels, bool[] cleanCorrect, CancellationToken cancellationToken, Action onBatch)
+    {
+        int n = labels.Length;
+        var correct = new bool[n];
+        double normSum = 0, normMax = 0;
+        long querySum = 0;
+        bool hasQueries = false;
+        var clock = Stopwatch.StartNew();
+        for (int start = 0, batch = 0; start < n; start += Options.BatchSize, batch++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            int count = Math.Min(Options.BatchSize, n - start);
+            var xb = x.narrow(0, start, count);
+            var yb = y.narrow(0, start, count);
+            var output = attack.Perturb(attacked, xb, yb, null, batch);
+            var adversarial = output.Adversarial.cpu();
+            Verify(attack, adversarial, xb);
+            var norms = ThreatModel.PerturbationNorm(adversarial, xb, attack.Norm).data<double>().ToArray();
+            normSum += norms.Sum();
+            normMax = Math.Max(normMax, norms.Length == 0 ? 0 : norms.Max());
+            if (output.Queries is { } q) { hasQueries = true; querySum += q.Sum(); }
+            long[] predicted;
+            using (no_grad()) predicted = judge.Logits(adversarial.to(judge.Device)).argmax(1).cpu().data<long>().ToArray();
+            for (int i = 0; i < count; i++) correct[start + i] = cleanCorrect[start + i] && predicted[i] == labels[start + i];
+            onBatch();
+        }
+        clock.Stop();
+        int robust = correct.Count(c => c), cleanCount = cleanCorrect.Count(c => c);
+        var result = new AttackResult
+        {
+            Name = entry.Name,
+            Settings = attack.Describe() + (entry.SmoothProxy ? "; gradients through the smooth ReLU6 proxy (BPDA), judged on the quantized model" : ""),
+            Norm = attack.Norm == AttackNorm.LInf ? "Linf" : "L2",
+            Epsilon = attack.Epsilon,
+            RobustAccuracy = (double)robust / n,
+            SuccessRate = cleanCount == 0 ? 0 : (double)(cleanCount - robust) / cleanCount,
+            MeanPerturbation = normSum / n,
+            MaxPerturbation = normMax,
+            MeanQueries = hasQueries ? (double)querySum / n : null,
+            Seconds = clock.Elapsed.TotalSeconds,
+        };
+        return (result, correct);
+    }
+
+    /// <summary>Throws when an attack broke its threat model: the numbers would be meaningless.</summary>
+    private static void Verify(Attack attack, Tensor adversarial, Tensor clean)
+    {
+        float min = adversarial.min().item<float>(), max = adversarial.max().item<float>();
+        if (min < 0 || max > 1 || float.IsNaN(min) || float.IsNaN(max))
+            throw new InvalidOperationException($"{attack.Name} produced pixels outside [0, 1] (range [{min}, {max}]).");
+        double worst = ThreatModel.PerturbationNorm(adversarial, clean, attack.Norm).max().item<double>();
+        if (worst > attack.Epsilon + 1e-6)
+            throw new InvalidOperationException($"{attack.Name} exceeded its budget: ‖x' − x‖ = {worst} > ε = {attack.Epsilon}.");
+    }
+
+    internal static long[] Predict(IClassifier classifier, Tensor x, int batchSize, CancellationToken cancellationToken)
+    {
+        var result = new long[x.shape[0]];
+        using var attackState = classifier.BeginAttack();
+        using var noGrad = no_grad();
+        for (long start = 0; start < x.shape[0]; start += batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            long count = Math.Min(batchSize, x.shape[0] - start);
+            var predicted = classifier.Logits(x.narrow(0, start, count).to(classifier.Device)).argmax(1).cpu().data<long>().ToArray();
+            predicted.CopyTo(result, start);
+        }
+        return result;
+    }
+}

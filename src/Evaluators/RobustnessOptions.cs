@@ -1,0 +1,46 @@
+namespace DqMlNet.Evaluators;
+
+/// <summary>What <see cref="RobustnessEvaluator"/> runs.</summary>
+public sealed record RobustnessOptions
+{
+    /// <summary>Attacks to run at every ε.</summary>
+    public IReadOnlyList<AttackEntry> Attacks { get; init; } = AttackSuites.Quick();
+
+    /// <summary>Budgets ε in [0, 1] pixel units (L∞ unless the attack is L2).</summary>
+    public IReadOnlyList<double> Epsilons { get; init; } = new[] { 0.05, 0.1 };
+
+    /// <summary>Images per attack batch.</summary>
+    public int BatchSize { get; init; } = 256;
+
+    /// <summary>Evaluate only the first this-many images (null: all).</summary>
+    public int? Limit { get; init; }
+
+    /// <summary>Seed of every attack's randomness.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>ε of the FGSM perturbation used for per-layer error amplification (null: skip).</summary>
+    public double? AmplificationEpsilon { get; init; } = 0.1;
+
+    /// <summary>Run the gradient-masking probes (extra attacks on a subset) and checks.</summary>
+    public bool MaskingChecks { get; init; } = true;
+
+    /// <summary>Images the masking probes use.</summary>
+    public int MaskingSubset { get; init; } = 200;
+
+    /// <summary>Accuracy difference (fraction) above which a masking check fires.</summary>
+    public double MaskingTolerance { get; init; } = 0.02;
+
+    /// <summary>Free-text description of the model for the report.</summary>
+    public string? ModelDescription { get; init; }
+
+    /// <summary>Throws for invalid settings.</summary>
+    public void Validate()
+    {
+        if (Attacks.Count == 0) throw new ArgumentException("RobustnessOptions.Attacks is empty: add at least one attack (e.g. AttackSuites.Quick()).");
+        if (Epsilons.Count == 0 || Epsilons.Any(e => !(e >= 0) || double.IsInfinity(e)))
+            throw new ArgumentException("RobustnessOptions.Epsilons needs at least one finite ε ≥ 0 (pixel units, e.g. 8/255).");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+        if (Limit is < 1) throw new ArgumentOutOfRangeException(nameof(Limit), Limit, "Limit must be at least 1.");
+        if (MaskingSubset < 1) throw new ArgumentOutOfRangeException(nameof(MaskingSubset), MaskingSubset, "MaskingSubset must be at least 1.");
+    }
+}

@@ -42,7 +42,13 @@ public static class Svhn
     {
         directory ??= DefaultDirectory();
         var attempts = new List<string>();
-        var needed = splits.Distinct().Where(s => !IsValid(Path.Combine(directory, FileName(s)), out var problem) && Record(attempts, $"cache '{directory}': {problem}")).ToList();
+        var needed = new List<DatasetSplit>();
+        foreach (var split in splits.Distinct())
+        {
+            if (IsValid(Path.Combine(directory, FileName(split)), out var problem)) continue;
+            needed.Add(split);
+            attempts.Add($"cache '{directory}': {problem}");
+        }
         if (needed.Count == 0) return directory;
 
         if (allowDownload)
@@ -137,12 +143,6 @@ public static class Svhn
                     dst[r * Size + c] = src[c * Size + r];
         }
         return ImageDataset.FromBytes(pixels, labels, Channels, Size, Size, ClassNames);
-    }
-
-    private static bool Record(List<string> attempts, string problem)
-    {
-        attempts.Add(problem);
-        return true;
     }
 
     private static bool IsValid(string path, out string problem)

@@ -58,7 +58,7 @@ internal static class MaskingChecks
             var pgd = Accuracy(new Pgd(epsilon, 10) { Seed = options.Seed });
             var pgdLong = Accuracy(new Pgd(epsilon, 40) { Seed = options.Seed });
             var noise = Accuracy(new RandomNoise(epsilon) { Seed = options.Seed });
-            var square = Accuracy(new SquareAttack(epsilon, 500) { Seed = options.Seed });
+            var square = Accuracy(new SquareAttack(epsilon, 300) { Seed = options.Seed });
             var unbounded = Accuracy(new Pgd(1.0, 10) { Seed = options.Seed });
             double whiteBox = new[] { fgsm, pgd, pgdLong }.Min();
             string at = $"at ε = {epsilon:0.####} on {m} images";

@@ -25,7 +25,7 @@ public sealed record RobustnessOptions
     public bool MaskingChecks { get; init; } = true;
 
     /// <summary>Images the masking probes use.</summary>
-    public int MaskingSubset { get; init; } = 200;
+    public int MaskingSubset { get; init; } = 100;
 
     /// <summary>Accuracy difference (fraction) above which a masking check fires.</summary>
     public double MaskingTolerance { get; init; } = 0.02;

@@ -60,7 +60,7 @@ public class EvaluatorTests(TrainedModels models) : IClassFixture<TrainedModels>
     {
         var options = new RobustnessOptions
         {
-            Attacks = new[] { AttackEntry.Named("FGSM") }, Epsilons = new[] { 0.05, 0.1 }, Limit = 200, MaskingSubset = 200, Seed = 2,
+            Attacks = new[] { AttackEntry.Named("FGSM") }, Epsilons = new[] { 0.05, 0.1 }, Limit = 200, MaskingSubset = 100, Seed = 2,
         };
         var masked = new RobustnessEvaluator(options).Evaluate(new TorchClassifier(models.Vq, QuantizerGradient.None), models.Test);
         Assert.Contains(masked.Warnings, w => w.Contains("zero or non-finite"));
@@ -135,7 +135,7 @@ public class EvaluatorTests(TrainedModels models) : IClassFixture<TrainedModels>
         var options = new RobustnessOptions { Attacks = new[] { AttackEntry.Named("PGD", steps: 10) }, Epsilons = new[] { 0.1 }, Limit = 300, MaskingChecks = false, AmplificationEpsilon = null };
         double before = new RobustnessEvaluator(options).Evaluate(plain, models.Test).RobustAccuracy("PGD-10", 0.1)!.Value;
         double after = new RobustnessEvaluator(options).Evaluate(robust, models.Test).RobustAccuracy("PGD-10", 0.1)!.Value;
-        Assert.True(after > before + 0.1, $"PGD-10 robust accuracy: plain {before:P1}, adversarially trained {after:P1}");
+        Assert.True(after > before + 0.05, $"PGD-10 robust accuracy: plain {before:P1}, adversarially trained {after:P1}");
     }
 
     [Fact]

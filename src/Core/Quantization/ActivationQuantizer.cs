@@ -68,13 +68,9 @@ public static class ActivationQuantizer
     /// </summary>
     public static Tensor QuantizeSte(Tensor x, int bits)
     {
-        using var scope = NewDisposeScope();
-        var q = Quantize(x.detach(), bits);
-        // s − s.detach() is exactly zero in value, so the output equals q bit for bit (the common x + (q − x).detach()
-        // form is off by an ulp and would create extra levels), while its gradient is the (0, 6) mask.
-        var mask = x.detach().gt(0f).logical_and_(x.detach().lt(Range)).to_type(x.dtype);
-        var surrogate = x.mul(mask);
-        var y = q.add(surrogate.sub(surrogate.detach()));
-        return y.MoveToOuterDisposeScope();
+        MaxLevel(bits); // validates before entering autograd
+        // Without a gradient to propagate the plain quantizer is exact and cheapest.
+        if (!x.requires_grad || !is_grad_enabled()) return Quantize(x, bits);
+        return QuantizeSteFunction.Apply(x, bits);
     }
 }

@@ -302,7 +302,7 @@ public static class OnnxExporter
         private Value QuantizedActivation(string path, QuantizedReLU6 act, Value x)
         {
             float s = act.Scale;
-            var scale = g.ScalarFloat($"act{act.Bits}.scale", s);
+            var scale = ActivationScale(s);
             var zp = g.ScalarUInt8("act.zero_point", 0);
             var y = Qdq($"{path}.q", x.Name, scale, zp);
             if (ActivationQuantizer.MaxLevel(act.Bits) < 255)
@@ -315,6 +315,8 @@ public static class OnnxExporter
             return new Value(y, s);
         }
 
+        private string ActivationScale(float s) => g.ScalarFloat($"act.scale_{s.ToString("R", CultureInfo.InvariantCulture)}", s);
+
         private string Qdq(string hint, string x, string scale, string zp)
         {
             var q = g.Node("QuantizeLinear", $"{hint}_quantized", new[] { x, scale, zp });
@@ -325,7 +327,7 @@ public static class OnnxExporter
         private Value Requantize(string path, Value x)
         {
             if (x.Scale is not float s) return x;
-            var scale = g.Initializer(g.Fresh($"{path}.requant_scale"), new[] { s });
+            var scale = ActivationScale(s);
             var zp = g.ScalarUInt8("act.zero_point", 0);
             return new Value(Qdq($"{path}.requant", x.Name, scale, zp), s);
         }

@@ -1,0 +1,43 @@
+namespace DqMlNet.Transforms.Onnx;
+
+/// <summary>How <see cref="OnnxExporter"/> writes a model.</summary>
+public sealed record OnnxExportOptions
+{
+    /// <summary>
+    /// For VQ/DQ models: store convolution and linear weights as int8 per output channel (symmetric, zero point 0)
+    /// followed by <c>DequantizeLinear(axis = 0)</c>. True by default; false writes float weights (still the
+    /// fake-quantized values if the model was trained with <c>WeightBits</c>). Full-precision models always get float
+    /// weights.
+    /// </summary>
+    public bool QuantizeWeights { get; init; } = true;
+
+    /// <summary>Weight bits used for layers trained without weight quantization (2..8, default 8).</summary>
+    public int DefaultWeightBits { get; init; } = 8;
+
+    /// <summary>Also output the pre-softmax <c>logits</c> (after <c>probabilities</c>). True by default.</summary>
+    public bool IncludeLogits { get; init; } = true;
+
+    /// <summary>The Lipschitz regulariser β the model was trained with, recorded in the metadata if given.</summary>
+    public double? Beta { get; init; }
+
+    /// <summary>Class names recorded in the metadata (one per class), if given.</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
+    /// <summary>Graph name inside the ONNX file.</summary>
+    public string GraphName { get; init; } = "dqmlnet";
+
+    /// <summary>Throws an <see cref="ArgumentException"/> for invalid options.</summary>
+    public void Validate(int numClasses)
+    {
+        if (DefaultWeightBits is < 2 or > 8)
+            throw new ArgumentOutOfRangeException(nameof(DefaultWeightBits), DefaultWeightBits,
+                "Exported weights are int8: DefaultWeightBits must be between 2 and 8.");
+        if (ClassNames is not null && ClassNames.Count != numClasses)
+            throw new ArgumentException(
+                $"ClassNames has {ClassNames.Count} entries but the model has {numClasses} classes.", nameof(ClassNames));
+        if (Beta is double b && !(b >= 0))
+            throw new ArgumentOutOfRangeException(nameof(Beta), b, "β must be a non-negative number.");
+        if (string.IsNullOrWhiteSpace(GraphName))
+            throw new ArgumentException("GraphName must not be empty.", nameof(GraphName));
+    }
+}

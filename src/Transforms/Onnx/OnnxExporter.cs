@@ -1,0 +1,358 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using DqMlNet.Data;
+using DqMlNet.Models;
+using DqMlNet.Quantization;
+using Google.Protobuf;
+using Onnx;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using G = DqMlNet.Transforms.Onnx.OnnxGraphBuilder;
+
+namespace DqMlNet.Transforms.Onnx;
+
+/// <summary>
+/// Writes a <see cref="DqModel"/> as ONNX (opset 13). Full-precision models become a plain float graph; VQ/DQ models
+/// are written in QDQ form: every k-bit activation is <c>QuantizeLinear</c>/<c>DequantizeLinear</c> (uint8, scale
+/// 6/(2^k − 1), zero point 0) with a <c>Clip(0, 6)</c>, weights are int8 per output channel with
+/// <c>DequantizeLinear(axis = 0)</c>. See docs/onnx.md for the exact graph.
+/// </summary>
+public static class OnnxExporter
+{
+    /// <summary>The ONNX opset the exporter targets.</summary>
+    public const int Opset = 13;
+
+    /// <summary>The ONNX IR version matching <see cref="Opset"/> (IR 7 goes with opset 13).</summary>
+    public const long IrVersion = 7;
+
+    /// <summary>Builds the ONNX model in memory. Throws <see cref="NotSupportedException"/> naming any layer it cannot export.</summary>
+    public static ModelProto ToModelProto(DqModel model, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new OnnxExportOptions();
+        var spec = model.Spec;
+        options.Validate(spec.NumClasses);
+
+        var g = new G(options.GraphName);
+        var emitter = new Emitter(g, spec, options);
+        g.Graph.Input.Add(G.FloatBatchValue(OnnxMetadataKeys.InputName, spec.Channels, spec.Height, spec.Width));
+        g.Fresh(OnnxMetadataKeys.InputName);
+        g.Fresh(OnnxMetadataKeys.ProbabilitiesName);
+        g.Fresh(OnnxMetadataKeys.LogitsName);
+
+        using (no_grad())
+        {
+            var value = new Value(OnnxMetadataKeys.InputName, null);
+            var stages = model.Stages;
+            for (int i = 0; i < stages.Count; i++) value = emitter.Stack($"s{i}", stages[i].Layers, value);
+
+            // Logits must be a plain name: rename the last node's output.
+            var last = g.Graph.Node[^1];
+            int idx = last.Output.IndexOf(value.Name);
+            if (idx < 0) throw new InvalidOperationException("The model's last layer produced no node output.");
+            last.Output[idx] = OnnxMetadataKeys.LogitsName;
+            g.NodeWithOutputs("Softmax", new[] { OnnxMetadataKeys.LogitsName }, new[] { OnnxMetadataKeys.ProbabilitiesName }, G.Int("axis", 1));
+        }
+
+        g.Graph.Output.Add(G.FloatBatchValue(OnnxMetadataKeys.ProbabilitiesName, spec.NumClasses));
+        if (options.IncludeLogits) g.Graph.Output.Add(G.FloatBatchValue(OnnxMetadataKeys.LogitsName, spec.NumClasses));
+
+        var proto = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "DqMlNet",
+            ProducerVersion = LibraryVersion,
+            Domain = "dqmlnet",
+            ModelVersion = 1,
+            DocString = $"{spec.Architecture} ({spec.Mode}) image classifier exported by DqMlNet: input float pixels in [0, 1] [N, {spec.Channels}, {spec.Height}, {spec.Width}].",
+            Graph = g.Graph,
+        };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        foreach (var (key, val) in Metadata(spec, options, emitter.ExportedWeightsDescription))
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = val });
+        return proto;
+    }
+
+    /// <summary>The ONNX file's bytes (for in-memory use, e.g. an ML.NET stage).</summary>
+    public static byte[] ToBytes(DqModel model, OnnxExportOptions? options = null) => ToModelProto(model, options).ToByteArray();
+
+    /// <summary>
+    /// Writes the ONNX file atomically (temporary file in the same folder, then rename): on any failure no partial
+    /// output and no temporary file remain, and an existing file at <paramref name="path"/> is untouched.
+    /// </summary>
+    public static void Export(DqModel model, string path, OnnxExportOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var bytes = ToBytes(model, options); // every layer is checked before anything touches the disk
+        string full;
+        try
+        {
+            full = Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new ArgumentException($"'{path}' is not a valid file path for the ONNX export: {e.Message}", nameof(path), e);
+        }
+        if (Directory.Exists(full))
+            throw new ArgumentException($"'{full}' is a directory; give the ONNX file's path (e.g. model.onnx).", nameof(path));
+        try
+        {
+            AtomicFile.WriteAllBytes(full, bytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"Could not write the ONNX file '{full}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Version of the DqMlNet library (recorded in the metadata).</summary>
+    public static string LibraryVersion =>
+        typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    private static IEnumerable<(string, string)> Metadata(ModelSpec spec, OnnxExportOptions options, string exportedWeights)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        yield return (OnnxMetadataKeys.Architecture, spec.Architecture.ToString());
+        yield return (OnnxMetadataKeys.Mode, spec.Mode.ToString());
+        yield return (OnnxMetadataKeys.ActivationBits, spec.IsQuantized ? spec.ActivationBits.ToString(inv) : "");
+        yield return (OnnxMetadataKeys.WeightBits, spec.WeightBits?.ToString(inv) ?? "");
+        yield return (OnnxMetadataKeys.ExportedWeights, exportedWeights);
+        if (options.Beta is double beta) yield return (OnnxMetadataKeys.Beta, beta.ToString("R", inv));
+        if (options.ClassNames is not null) yield return (OnnxMetadataKeys.ClassNames, JsonSerializer.Serialize(options.ClassNames));
+        yield return (OnnxMetadataKeys.InputShape, $"N,{spec.Channels},{spec.Height},{spec.Width}");
+        yield return (OnnxMetadataKeys.LibraryVersion, LibraryVersion);
+        yield return (OnnxMetadataKeys.ModelSpec, spec.ToJson());
+    }
+
+    /// <summary>A graph value; <see cref="Scale"/> is set when it is the output of a DequantizeLinear on the k-bit activation grid.</summary>
+    private readonly record struct Value(string Name, float? Scale);
+
+    private sealed class Emitter
+    {
+        private readonly G g;
+        private readonly ModelSpec spec;
+        private readonly OnnxExportOptions options;
+        private readonly bool quantizeWeights;
+
+        public Emitter(G g, ModelSpec spec, OnnxExportOptions options)
+        {
+            this.g = g;
+            this.spec = spec;
+            this.options = options;
+            quantizeWeights = spec.IsQuantized && options.QuantizeWeights;
+            ExportedWeightsDescription = quantizeWeights
+                ? $"int8 per output channel ({(spec.WeightBits ?? options.DefaultWeightBits)}-bit grid)"
+                : "float";
+        }
+
+        public string ExportedWeightsDescription { get; }
+
+        public Value Stack(string prefix, IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer)> layers, Value x)
+        {
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var (name, layer) = layers[i];
+                var path = $"{prefix}.{name}";
+                switch (layer)
+                {
+                    case Normalization norm:
+                        x = Normalize(path, norm, x);
+                        break;
+                    case QuantConv2d conv:
+                        BatchNorm2d? bn = i + 1 < layers.Count ? layers[i + 1].Layer as BatchNorm2d : null;
+                        x = Conv(path, conv, bn, x);
+                        if (bn is not null) i++; // folded
+                        break;
+                    case BatchNorm2d bn2d:
+                        x = BatchNorm(path, bn2d, x);
+                        break;
+                    case QuantLinear linear:
+                        x = Linear(path, linear, x);
+                        break;
+                    case ReLUActivation:
+                        x = new Value(g.Node("Relu", path, new[] { x.Name }), null);
+                        break;
+                    case QuantizedReLU6 act:
+                        x = QuantizedActivation(path, act, x);
+                        break;
+                    case MaxPool2d pool:
+                        x = MaxPool(path, pool, x);
+                        break;
+                    case AdaptiveAvgPool2d gap when gap.output_size.All(s => s == 1):
+                        x = new Value(g.Node("GlobalAveragePool", path, new[] { x.Name }), null);
+                        break;
+                    case Flatten flatten when flatten.start_dim == 1 && flatten.end_dim == -1:
+                        x = Requantize(path, new Value(g.Node("Flatten", path, new[] { x.Name }, G.Int("axis", 1)), x.Scale));
+                        break;
+                    case PreActivationBlock block:
+                        x = Block(path, block, x);
+                        break;
+                    default:
+                        throw new NotSupportedException(
+                            $"Layer '{path}' of type {layer.GetType().FullName} cannot be exported to ONNX. Supported layers: " +
+                            "Normalization, QuantConv2d, BatchNorm2d, QuantLinear, ReLUActivation, QuantizedReLU6, MaxPool2d, " +
+                            "AdaptiveAvgPool2d(1), Flatten(1, -1), PreActivationBlock.");
+                }
+            }
+            return x;
+        }
+
+        private Value Normalize(string path, Normalization norm, Value x)
+        {
+            long c = norm.Mean.Count;
+            var mean = g.Initializer($"{path}.mean", norm.Mean.ToArray(), 1, c, 1, 1);
+            var std = g.Initializer($"{path}.std", norm.Std.ToArray(), 1, c, 1, 1);
+            var sub = g.Node("Sub", $"{path}.centered", new[] { x.Name, mean });
+            return new Value(g.Node("Div", path, new[] { sub, std }), null);
+        }
+
+        private int? QuantizeBits(int? trainedBits) => quantizeWeights ? trainedBits ?? options.DefaultWeightBits : null;
+
+        private Value Conv(string path, QuantConv2d conv, BatchNorm2d? bn, Value x)
+        {
+            var weights = ExportedLayerWeights.Create(conv.Weight, conv.Bias, bn, conv.WeightBits, QuantizeBits(conv.WeightBits));
+            var inputs = WeightAndBias(path, weights, x, weightAxis: 0);
+            long kh = weights.Dims[2], kw = weights.Dims[3];
+            var y = g.Node("Conv", path, inputs,
+                G.Ints("kernel_shape", kh, kw),
+                G.Ints("strides", conv.Stride, conv.Stride),
+                G.Ints("pads", conv.Padding, conv.Padding, conv.Padding, conv.Padding),
+                G.Ints("dilations", 1, 1),
+                G.Int("group", 1));
+            return new Value(y, null);
+        }
+
+        private Value Linear(string path, QuantLinear linear, Value x)
+        {
+            var weights = ExportedLayerWeights.Create(linear.Weight, linear.Bias, null, linear.WeightBits, QuantizeBits(linear.WeightBits));
+            var inputs = WeightAndBias(path, weights, x, weightAxis: 0);
+            var y = g.Node("Gemm", path, inputs, G.Int("transB", 1));
+            return new Value(y, null);
+        }
+
+        /// <summary>[x, weight, bias?] for Conv/Gemm; weight (and, after a quantized input, bias) through DequantizeLinear.</summary>
+        private string[] WeightAndBias(string path, ExportedLayerWeights w, Value x, int weightAxis)
+        {
+            var inputs = new List<string> { x.Name };
+            int cout = w.OutChannels;
+            if (w.Quantized is not null)
+            {
+                var q = g.Initializer($"{path}.weight_quantized", w.Quantized, w.Dims);
+                var s = g.Initializer($"{path}.weight_scale", w.Scale!, cout);
+                var zp = g.Initializer($"{path}.weight_zero_point", new sbyte[cout], cout);
+                inputs.Add(g.Node("DequantizeLinear", $"{path}.weight", new[] { q, s, zp }, G.Int("axis", weightAxis)));
+            }
+            else
+            {
+                inputs.Add(g.Initializer($"{path}.weight", w.Float!, w.Dims));
+            }
+
+            if (w.Bias is null) return inputs.ToArray();
+            // After a quantized activation, an int32 bias with scale s_x·s_w (zero point 0) lets ONNX Runtime fuse the
+            // layer into an integer kernel (QLinearConv / QGemm); its rounding error is at most half a step of the
+            // accumulator grid.
+            if (x.Scale is float sx && w.Scale is not null && TryQuantizeBias(w.Bias, sx, w.Scale, out var qb, out var bs))
+            {
+                var q = g.Initializer($"{path}.bias_quantized", qb, cout);
+                var s = g.Initializer($"{path}.bias_scale", bs, cout);
+                var zp = g.Initializer($"{path}.bias_zero_point", new int[cout], cout);
+                inputs.Add(g.Node("DequantizeLinear", $"{path}.bias", new[] { q, s, zp }, G.Int("axis", 0)));
+            }
+            else
+            {
+                inputs.Add(g.Initializer($"{path}.bias", w.Bias, cout));
+            }
+            return inputs.ToArray();
+        }
+
+        private static bool TryQuantizeBias(float[] bias, float inputScale, float[] weightScale, out int[] quantized, out float[] scale)
+        {
+            quantized = new int[bias.Length];
+            scale = new float[bias.Length];
+            for (int c = 0; c < bias.Length; c++)
+            {
+                scale[c] = inputScale * weightScale[c];
+                double v = Math.Round(bias[c] / (double)scale[c], MidpointRounding.ToEven);
+                if (!(scale[c] > 0) || float.IsInfinity(scale[c]) || Math.Abs(v) > int.MaxValue / 2) return false;
+                quantized[c] = (int)v;
+            }
+            return true;
+        }
+
+        private Value BatchNorm(string path, BatchNorm2d bn, Value x)
+        {
+            int c = (int)bn.num_features;
+            float[] Data(Tensor? t, float fill) => t is null ? Enumerable.Repeat(fill, c).ToArray() : t.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
+            var scale = g.Initializer($"{path}.scale", Data(bn.weight, 1f), c);
+            var bias = g.Initializer($"{path}.bias", Data(bn.bias, 0f), c);
+            var mean = g.Initializer($"{path}.mean", Data(bn.running_mean, 0f), c);
+            var variance = g.Initializer($"{path}.var", Data(bn.running_var, 1f), c);
+            var y = g.Node("BatchNormalization", path, new[] { x.Name, scale, bias, mean, variance }, G.Float("epsilon", (float)bn.eps));
+            return new Value(y, null);
+        }
+
+        /// <summary>
+        /// k-bit quantized ReLU6: Q(s) → DQ gives s·clamp(round(x/s), 0, 255); for k &lt; 8 a Clip(0, 6) and a second
+        /// Q → DQ bring the top level down to 2^k − 1, i.e. s·round(clamp(x, 0, 6)/s) exactly. Rounding before clipping
+        /// keeps the first Q directly after the producing Conv/Gemm, so ONNX Runtime can fuse it into an integer kernel.
+        /// </summary>
+        private Value QuantizedActivation(string path, QuantizedReLU6 act, Value x)
+        {
+            float s = act.Scale;
+            var scale = ActivationScale(s);
+            var zp = g.ScalarUInt8("act.zero_point", 0);
+            var y = Qdq($"{path}.q", x.Name, scale, zp);
+            if (ActivationQuantizer.MaxLevel(act.Bits) < 255)
+            {
+                var lo = g.ScalarFloat("act.clip_min", 0f);
+                var hi = g.ScalarFloat("act.clip_max", ActivationQuantizer.Range);
+                var clipped = g.Node("Clip", $"{path}.clip", new[] { y, lo, hi });
+                y = Qdq(path, clipped, scale, zp);
+            }
+            return new Value(y, s);
+        }
+
+        private string ActivationScale(float s) => g.ScalarFloat($"act.scale_{s.ToString("R", CultureInfo.InvariantCulture)}", s);
+
+        private string Qdq(string hint, string x, string scale, string zp)
+        {
+            var q = g.Node("QuantizeLinear", $"{hint}_quantized", new[] { x, scale, zp });
+            return g.Node("DequantizeLinear", hint, new[] { q, scale, zp });
+        }
+
+        /// <summary>Re-quantizes a value that is still on the activation grid (after MaxPool/Flatten), which is exact.</summary>
+        private Value Requantize(string path, Value x)
+        {
+            if (x.Scale is not float s) return x;
+            var scale = ActivationScale(s);
+            var zp = g.ScalarUInt8("act.zero_point", 0);
+            return new Value(Qdq($"{path}.requant", x.Name, scale, zp), s);
+        }
+
+        private Value MaxPool(string path, MaxPool2d pool, Value x)
+        {
+            long[] Two(long[]? v, long fallback) => v is null || v.Length == 0 ? new[] { fallback, fallback } : v.Length == 1 ? new[] { v[0], v[0] } : v;
+            if (pool.ceil_mode || (pool.dilation is { } d && d.Any(v => v != 1)))
+                throw new NotSupportedException($"Layer '{path}': MaxPool2d with ceil_mode or dilation is not supported by the ONNX exporter.");
+            var k = Two(pool.kernel_size, 1);
+            var st = Two(pool.stride, 0);
+            if (st[0] == 0) st = k;
+            var p = Two(pool.padding, 0);
+            var y = g.Node("MaxPool", path, new[] { x.Name },
+                G.Ints("kernel_shape", k), G.Ints("strides", st), G.Ints("pads", p[0], p[1], p[0], p[1]));
+            return Requantize(path, new Value(y, x.Scale));
+        }
+
+        private Value Block(string path, PreActivationBlock block, Value x)
+        {
+            var o = Stack(path, new (string, nn.Module<Tensor, Tensor>)[] { ("bn1", block.Bn1), ("act1", block.Act1) }, x);
+            var y = Stack(path, new (string, nn.Module<Tensor, Tensor>)[]
+                { ("conv1", block.Conv1), ("bn2", block.Bn2), ("act2", block.Act2), ("conv2", block.Conv2) }, o);
+            var shortcut = block.Shortcut is null ? x : Stack(path, new (string, nn.Module<Tensor, Tensor>)[] { ("shortcut", block.Shortcut) }, o);
+            return new Value(g.Node("Add", $"{path}.out", new[] { y.Name, shortcut.Name }), null);
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using System.Runtime.InteropServices;
+using DqMlNet.Models;
+using DqMlNet.Quantization;
+using Onnx;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DqMlNet.Transforms.Onnx;
+
+/// <summary>
+/// Typed load of ONNX files written by <see cref="OnnxExporter"/>: rebuilds the <see cref="DqModel"/> from the
+/// <c>ModelSpec</c> in the metadata and loads the weights from the initializers.
+/// </summary>
+/// <remarks>
+/// The rebuilt model computes what the ONNX graph computes, not necessarily the original parameters: BatchNorm that was
+/// folded into a convolution comes back as the folded convolution plus an identity BatchNorm (weight 1, mean 0,
+/// variance 1 − ε) carrying the folded bias; int8 weights come back dequantized (scale · q), which the model's own
+/// weight quantizer maps onto the same grid; an int32 bias comes back dequantized (its rounding is at most half an
+/// accumulator step). Such a model is meant for inference and evaluation; fine-tuning it in training mode would use
+/// batch statistics in the identity BatchNorms.
+/// </remarks>
+public static class OnnxModelLoader
+{
+    /// <summary>Reads an ONNX file (any producer).</summary>
+    public static ModelProto ReadModel(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file '{path}' does not exist.", path);
+        return ReadModel(File.ReadAllBytes(path));
+    }
+
+    /// <summary>Parses ONNX bytes (any producer).</summary>
+    public static ModelProto ReadModel(byte[] bytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        try
+        {
+            return ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"Not an ONNX model (protobuf parse failed: {e.Message}).", e);
+        }
+    }
+
+    /// <summary>The model's <c>metadata_props</c> as a dictionary (keys in <see cref="OnnxMetadataKeys"/> for our files).</summary>
+    public static IReadOnlyDictionary<string, string> Metadata(ModelProto model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in model.MetadataProps) d[p.Key] = p.Value;
+        return d;
+    }
+
+    /// <summary>The <see cref="ModelSpec"/> stored by <see cref="OnnxExporter"/>; throws <see cref="InvalidDataException"/> for other files.</summary>
+    public static ModelSpec ReadSpec(ModelProto model)
+    {
+        if (!Metadata(model).TryGetValue(OnnxMetadataKeys.ModelSpec, out var json))
+            throw new InvalidDataException(
+                $"The ONNX model has no '{OnnxMetadataKeys.ModelSpec}' metadata, so it was not written by DqMlNet's exporter and " +
+                "cannot be rebuilt as a DqModel. Score it with OnnxClassifier instead.");
+        var spec = ModelSpec.FromJson(json);
+        spec.Validate();
+        return spec;
+    }
+
+    /// <summary>Rebuilds the model from an ONNX file written by <see cref="OnnxExporter"/> (in eval mode).</summary>
+    public static DqModel Load(string path) => Load(ReadModel(path));
+
+    /// <summary>Rebuilds the model from ONNX bytes written by <see cref="OnnxExporter"/> (in eval mode).</summary>
+    public static DqModel Load(byte[] bytes) => Load(ReadModel(bytes));
+
+    /// <summary>Rebuilds the model from a parsed ONNX model written by <see cref="OnnxExporter"/> (in eval mode).</summary>
+    public static DqModel Load(ModelProto model)
+    {
+        var spec = ReadSpec(model);
+        var initializers = model.Graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var dq = ModelFactory.Create(spec);
+        try
+        {
+            using (no_grad())
+            {
+                var reader = new Reader(initializers);
+                var stages = dq.Stages;
+                for (int i = 0; i < stages.Count; i++) reader.Stack($"s{i}", stages[i].Layers);
+            }
+            dq.eval();
+            return dq;
+        }
+        catch
+        {
+            dq.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class Reader(Dictionary<string, TensorProto> initializers)
+    {
+        public void Stack(string prefix, IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer)> layers)
+        {
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var (name, layer) = layers[i];
+                var path = $"{prefix}.{name}";
+                switch (layer)
+                {
+                    case QuantConv2d conv:
+                        var bn = i + 1 < layers.Count ? layers[i + 1].Layer as BatchNorm2d : null;
+                        Weights(path, conv.Weight, conv.Bias, bn);
+                        if (bn is not null) i++;
+                        break;
+                    case QuantLinear linear:
+                        Weights(path, linear.Weight, linear.Bias, null);
+                        break;
+                    case BatchNorm2d bn2d:
+                        Copy(bn2d.weight, Float($"{path}.scale"));
+                        Copy(bn2d.bias, Float($"{path}.bias"));
+                        Copy(bn2d.running_mean, Float($"{path}.mean"));
+                        Copy(bn2d.running_var, Float($"{path}.var"));
+                        break;
+                    case PreActivationBlock block:
+                        Stack(path, new (string, nn.Module<Tensor, Tensor>)[] { ("bn1", block.Bn1) });
+                        Stack(path, new (string, nn.Module<Tensor, Tensor>)[] { ("conv1", block.Conv1), ("bn2", block.Bn2), ("conv2", block.Conv2) });
+                        if (block.Shortcut is not null) Stack(path, new (string, nn.Module<Tensor, Tensor>)[] { ("shortcut", block.Shortcut) });
+                        break;
+                    // Normalization comes from the spec; the other layers have no parameters.
+                }
+            }
+        }
+
+        private void Weights(string path, Tensor weight, Tensor? bias, BatchNorm2d? bn)
+        {
+            Copy(weight, Has($"{path}.weight_quantized")
+                ? Dequantize($"{path}.weight_quantized", $"{path}.weight_scale")
+                : Float($"{path}.weight"));
+            float[]? b = Has($"{path}.bias_quantized") ? Dequantize($"{path}.bias_quantized", $"{path}.bias_scale")
+                : Has($"{path}.bias") ? Float($"{path}.bias") : null;
+            if (bn is null)
+            {
+                if (bias is not null) Copy(bias, b ?? throw Missing($"{path}.bias"));
+                return;
+            }
+            // Folded BatchNorm: identity statistics, the folded bias on whichever of conv/BN has one.
+            int c = (int)bn.num_features;
+            b ??= new float[c];
+            if (bias is not null) Copy(bias, b);
+            Copy(bn.weight, Enumerable.Repeat(1f, c).ToArray());
+            Copy(bn.bias, bias is null ? b : new float[c]);
+            Copy(bn.running_mean, new float[c]);
+            Copy(bn.running_var, Enumerable.Repeat((float)(1 - bn.eps), c).ToArray());
+        }
+
+        private bool Has(string name) => initializers.ContainsKey(name);
+
+        private TensorProto Get(string name) => initializers.TryGetValue(name, out var t) ? t : throw Missing(name);
+
+        private static InvalidDataException Missing(string name) =>
+            new($"The ONNX model lacks the initializer '{name}' that its ModelSpec requires; it was modified after export or " +
+                "written by a different DqMlNet version.");
+
+        private float[] Float(string name)
+        {
+            var t = Get(name);
+            if (t.DataType != (int)TensorProto.Types.DataType.Float) throw new InvalidDataException($"Initializer '{name}' is not float.");
+            return t.RawData.Length > 0 ? MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray() : t.FloatData.ToArray();
+        }
+
+        /// <summary>scale[c] · q (per output channel, axis 0), exactly as DequantizeLinear computes it.</summary>
+        private float[] Dequantize(string quantized, string scaleName)
+        {
+            var q = Get(quantized);
+            var scale = Float(scaleName);
+            float[] values = q.DataType switch
+            {
+                (int)TensorProto.Types.DataType.Int8 => MemoryMarshal.Cast<byte, sbyte>(q.RawData.Span).ToArray().Select(v => (float)v).ToArray(),
+                (int)TensorProto.Types.DataType.Int32 => MemoryMarshal.Cast<byte, int>(q.RawData.Span).ToArray().Select(v => (float)v).ToArray(),
+                _ => throw new InvalidDataException($"Initializer '{quantized}' has unsupported type {q.DataType}."),
+            };
+            int perChannel = values.Length / scale.Length;
+            for (int i = 0; i < values.Length; i++) values[i] *= scale[i / perChannel];
+            return values;
+        }
+
+        private static void Copy(Tensor? target, float[] values)
+        {
+            if (target is null) return;
+            if (values.Length != target.numel())
+                throw new InvalidDataException($"ONNX initializer has {values.Length} values but the layer expects {target.numel()}.");
+            using var src = tensor(values).reshape(target.shape);
+            target.copy_(src);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using DqMlNet.Models;
+using DqMlNet.Transforms.Onnx;
+using Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace DqMlNet.Transforms.Tests;
+
+/// <summary>(a) Structural validation of the produced ModelProto.</summary>
+public sealed class ExportStructureTests
+{
+    private static DqModel Untrained(ModelSpec spec)
+    {
+        TorchSharp.torch.manual_seed(1);
+        var model = ModelFactory.Create(spec);
+        model.eval();
+        return model;
+    }
+
+    public static TheoryData<string, Architecture, TrainingMode, bool> Specs => new()
+    {
+        { "smallcnn-fp", Architecture.SmallCnn, TrainingMode.FullPrecision, false },
+        { "smallcnn-vq", Architecture.SmallCnn, TrainingMode.Vanilla, false },
+        { "smallcnn-bn-dq", Architecture.SmallCnn, TrainingMode.Defensive, true },
+        { "vgg-fp", Architecture.Vgg, TrainingMode.FullPrecision, true },
+        { "vgg-dq", Architecture.Vgg, TrainingMode.Defensive, true },
+        { "wrn-fp", Architecture.WideResNet, TrainingMode.FullPrecision, true },
+        { "wrn-vq", Architecture.WideResNet, TrainingMode.Vanilla, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Specs))]
+    public void Graph_is_well_formed(string name, Architecture architecture, TrainingMode mode, bool batchNorm)
+    {
+        var spec = TestData.Spec(architecture, mode) with { BatchNorm = batchNorm };
+        using var model = Untrained(spec);
+        var proto = OnnxExporter.ToModelProto(model);
+
+        // Optional: dump the files for an external onnx.checker run (see docs/onnx.md); never needed by the suite.
+        if (Environment.GetEnvironmentVariable("DQMLNET_ONNX_DUMP_DIR") is { Length: > 0 } dump)
+            OnnxExporter.Export(model, Path.Combine(dump, name + ".onnx"));
+        var problems = OnnxGraphValidator.Validate(proto);
+        Assert.True(problems.Count == 0, name + ": " + string.Join("; ", problems));
+        Assert.Equal(OnnxExporter.IrVersion, proto.IrVersion);
+        Assert.Equal(13, proto.OpsetImport.Single(o => o.Domain == "").Version);
+        var input = Assert.Single(proto.Graph.Input);
+        Assert.Equal("input", input.Name);
+        Assert.Equal(new long[] { 0, 1, 28, 28 }, input.Type.TensorType.Shape.Dim.Select(d => d.DimValue));
+        Assert.Equal("N", input.Type.TensorType.Shape.Dim[0].DimParam);
+        Assert.Equal(new[] { "probabilities", "logits" }, proto.Graph.Output.Select(o => o.Name));
+        Assert.Equal("Softmax", proto.Graph.Node.Single(n => n.Output.Contains("probabilities")).OpType);
+        Assert.Equal(new[] { "Sub", "Div" }, proto.Graph.Node.Take(2).Select(n => n.OpType));
+
+        var ops = proto.Graph.Node.Select(n => n.OpType).ToHashSet();
+        Assert.DoesNotContain("BatchNormalization", architecture == Architecture.WideResNet ? Array.Empty<string>() : ops.ToArray()); // folded
+        var init = proto.Graph.Initializer.ToDictionary(t => t.Name);
+        if (mode == TrainingMode.FullPrecision)
+        {
+            Assert.DoesNotContain("QuantizeLinear", ops);
+            Assert.DoesNotContain("DequantizeLinear", ops);
+            Assert.All(init.Values, t => Assert.Equal((int)DataType.Float, t.DataType));
+            return;
+        }
+
+        // Activations: uint8, scale 6/15, zero point 0, Clip(0, 6) for 4 bits.
+        var q = proto.Graph.Node.Where(n => n.OpType == "QuantizeLinear").ToList();
+        Assert.NotEmpty(q);
+        foreach (var node in q)
+        {
+            Assert.Equal((int)DataType.Uint8, init[node.Input[2]].DataType);
+            Assert.Equal(0, init[node.Input[2]].RawData[0]);
+            Assert.Equal(6f / 15f, BitConverter.ToSingle(init[node.Input[1]].RawData.Span));
+        }
+        Assert.Contains("Clip", ops);
+        // Weights: int8 per output channel through DequantizeLinear(axis 0) into every Conv/Gemm.
+        foreach (var layer in proto.Graph.Node.Where(n => n.OpType is "Conv" or "Gemm"))
+        {
+            var dq = proto.Graph.Node.Single(n => n.Output.Contains(layer.Input[1]));
+            Assert.Equal("DequantizeLinear", dq.OpType);
+            Assert.Equal(0, dq.Attribute.Single(a => a.Name == "axis").I);
+            var w = init[dq.Input[0]];
+            Assert.Equal((int)DataType.Int8, w.DataType);
+            Assert.Equal(w.Dims[0], init[dq.Input[1]].Dims.Single());
+            Assert.All(w.RawData.ToByteArray(), b => Assert.True((sbyte)b is >= -127 and <= 127));
+        }
+    }
+
+    [Fact]
+    public void Float_weight_option_and_metadata()
+    {
+        var spec = TestData.Spec(Architecture.SmallCnn, TrainingMode.Defensive, bits: 3, weightBits: 5);
+        using var model = Untrained(spec);
+        var options = new OnnxExportOptions { QuantizeWeights = false, IncludeLogits = false, Beta = 2e-3, ClassNames = DqMlNet.Data.FashionMnist.ClassNames };
+        var proto = OnnxExporter.ToModelProto(model, options);
+        Assert.Empty(OnnxGraphValidator.Validate(proto));
+        Assert.Equal(new[] { "probabilities" }, proto.Graph.Output.Select(o => o.Name));
+        Assert.All(proto.Graph.Initializer, t => Assert.NotEqual((int)DataType.Int8, t.DataType));
+
+        var meta = OnnxModelLoader.Metadata(proto);
+        Assert.Equal("SmallCnn", meta[OnnxMetadataKeys.Architecture]);
+        Assert.Equal("Defensive", meta[OnnxMetadataKeys.Mode]);
+        Assert.Equal("3", meta[OnnxMetadataKeys.ActivationBits]);
+        Assert.Equal("5", meta[OnnxMetadataKeys.WeightBits]);
+        Assert.Equal("0.002", meta[OnnxMetadataKeys.Beta]);
+        Assert.Equal("N,1,28,28", meta[OnnxMetadataKeys.InputShape]);
+        Assert.Contains("T-shirt", meta[OnnxMetadataKeys.ClassNames], StringComparison.OrdinalIgnoreCase);
+        Assert.False(string.IsNullOrEmpty(meta[OnnxMetadataKeys.LibraryVersion]));
+        Assert.Equal(spec, ModelSpec.FromJson(meta[OnnxMetadataKeys.ModelSpec]));
+    }
+
+    [Fact]
+    public void Bytes_parse_back_and_8_bit_activations_need_no_clip()
+    {
+        using var model = Untrained(TestData.Spec(Architecture.SmallCnn, TrainingMode.Vanilla, bits: 8));
+        var bytes = OnnxExporter.ToBytes(model);
+        var proto = ModelProto.Parser.ParseFrom(bytes);
+        Assert.Empty(OnnxGraphValidator.Validate(proto));
+        Assert.DoesNotContain(proto.Graph.Node, n => n.OpType == "Clip");
+    }
+}

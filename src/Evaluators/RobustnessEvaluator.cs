@@ -37,6 +37,19 @@ public sealed class RobustnessEvaluator
     }
 
     /// <summary>
+    /// Evaluates <paramref name="model"/> with success judged by <paramref name="judge"/> (e.g. its deployed ONNX
+    /// Runtime twin); white-box gradients come from the judge's surrogate, layers and spectral norms from the model.
+    /// </summary>
+    public RobustnessReport Evaluate(DqModel model, IClassifier judge, ImageDataset data, IProgress<EvaluationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(judge);
+        var proxy = model.Spec.IsQuantized ? new TorchClassifier(model, QuantizerGradient.SmoothProxy) : judge;
+        return Run(judge, proxy, model, data, Options.ModelDescription ?? Describe(model.Spec), progress, cancellationToken);
+    }
+
+    /// <summary>
     /// Evaluates any classifier. Without gradients (an ONNX session), only score-based and transfer attacks run; gradient
     /// attacks in the suite are reported as skipped in the warnings.
     /// </summary>

@@ -180,8 +180,9 @@ public sealed class DefensiveQuantizationEstimator : IEstimator<DqTransformer>
                 $"Input column '{o.FeatureColumnName}' has {vector.Size} values per row but ImageChannels×ImageHeight×ImageWidth = " +
                 $"{o.ImageChannels}×{o.ImageHeight}×{o.ImageWidth} = {Pixels}. Set the image shape options to match the data.", nameof(input));
 
-        using var train = DataViewReader.Read(ml, input, o, labels, "training data");
-        using var validation = o.ValidationSet is null ? null : DataViewReader.Read(ml, o.ValidationSet, o, labels, "validation set");
+        using var train = DataViewReader.Read(ml, input, o.FeatureColumnName, o.LabelColumnName, o.ImageChannels, o.ImageHeight, o.ImageWidth, labels, "training data");
+        using var validation = o.ValidationSet is null ? null
+            : DataViewReader.Read(ml, o.ValidationSet, o.FeatureColumnName, o.LabelColumnName, o.ImageChannels, o.ImageHeight, o.ImageWidth, labels, "validation set");
         if (train.Labels.unique().Item1.numel() < 2)
             throw new ArgumentException($"The training data holds a single class in '{o.LabelColumnName}'; a classifier needs at least two.", nameof(input));
 

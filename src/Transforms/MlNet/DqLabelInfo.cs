@@ -40,7 +40,7 @@ public sealed class DqLabelInfo
                 $"Label column '{label.Name}' has type {label.Type}; DefensiveQuantize needs a key-typed label. " +
                 $"Add mlContext.Transforms.Conversion.MapValueToKey(\"{label.Name}\") before it.", nameof(label));
         if (key.Count < 2 || key.Count > int.MaxValue)
-            throw new ArgumentException($"Label column '{label.Name}' has {key.Count} classes; at least 2 are needed.", nameof(label));
+            throw new ArgumentException($"Label column '{label.Name}' has {key.Count} class(es); a classifier needs at least 2 classes.", nameof(label));
         int count = (int)key.Count;
         var valuesColumn = label.Annotations.Schema.GetColumnOrNull("KeyValues");
         if (valuesColumn is null)

@@ -1,16 +1,17 @@
 using DqMlNet.Data;
-using DqMlNet.Transforms;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 
-namespace DqMlNet.Trainers;
+namespace DqMlNet.Transforms;
 
 /// <summary>Reads an ML.NET view's pixel and key-label columns into an <see cref="ImageDataset"/>, with clear errors for bad rows.</summary>
 internal static class DataViewReader
 {
-    public static ImageDataset Read(MLContext ml, IDataView data, DefensiveQuantizationEstimator.Options o, DqLabelInfo labels, string what)
+    public static ImageDataset Read(MLContext ml, IDataView data, string featureColumn, string labelColumnName, int channels, int height, int width,
+        DqLabelInfo labels, string what)
     {
+        var o = (FeatureColumnName: featureColumn, LabelColumnName: labelColumnName, ImageChannels: channels, ImageHeight: height, ImageWidth: width);
         int pixelsPerImage = o.ImageChannels * o.ImageHeight * o.ImageWidth;
         string pixelColumn = o.FeatureColumnName;
         if (data.Schema[o.FeatureColumnName].Type is ImageDataViewType)

@@ -18,10 +18,7 @@ internal static class DataViewReader
         {
             // The same conversion the fitted stage applies at scoring time.
             pixelColumn = DqTransformer.PixelColumn;
-            data = ml.Transforms.ExtractPixels(pixelColumn, o.FeatureColumnName,
-                    colorsToExtract: o.ImageChannels == 1 ? ImagePixelExtractingEstimator.ColorBits.Red : ImagePixelExtractingEstimator.ColorBits.Rgb,
-                    orderOfExtraction: ImagePixelExtractingEstimator.ColorsOrder.ARGB, interleavePixelColors: false, scaleImage: 1f / 255)
-                .Fit(data).Transform(data);
+            data = PixelExtraction.Estimator(ml, pixelColumn, o.FeatureColumnName, o.ImageChannels).Fit(data).Transform(data);
         }
         var labelColumn = data.Schema[o.LabelColumnName];
         if (labelColumn.Type is not KeyDataViewType key || key.Count != (ulong)labels.Count)

@@ -91,10 +91,7 @@ public sealed class DqTransformer : ITransformer, IDisposable
 
     /// <summary>The built-in pixel extractor applied to an MLImage input (planar C·H·W, scaled to [0, 1]).</summary>
     internal ITransformer PixelStage(DataViewSchema schema) =>
-        ml.Transforms.ExtractPixels(PixelColumn, Columns.Features,
-                colorsToExtract: Model.Spec.Channels == 1 ? ImagePixelExtractingEstimator.ColorBits.Red : ImagePixelExtractingEstimator.ColorBits.Rgb,
-                orderOfExtraction: ImagePixelExtractingEstimator.ColorsOrder.ARGB, interleavePixelColors: false, scaleImage: 1f / 255)
-            .Fit(new EmptyDataView(schema));
+        PixelExtraction.Estimator(ml, PixelColumn, Columns.Features, Model.Spec.Channels).Fit(new EmptyDataView(schema));
 
     /// <summary>Validates the input column: present, and a known-size float vector of C·H·W or an MLImage.</summary>
     internal void CheckInput(DataViewSchema schema)

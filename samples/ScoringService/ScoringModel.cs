@@ -4,27 +4,23 @@ using DqMlNet.Models;
 using DqMlNet.Transforms;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms.Image;
 
 namespace DqMlNet.Samples.ScoringService;
 
 /// <summary>
 /// The served model: a saved DqMlNet zip loaded with <see cref="DqModelFile.Load"/> (typed: scalar PredictedLabel,
-/// the TorchSharp model's spec and class names). Images are decoded with ML.NET's MLImage, resized to the model's
-/// size (ResizeImages, iso-crop as in training pipelines) and converted to C×H×W pixels in [0, 1] by ExtractPixels
-/// (red channel for grey models), then scored by the DQ stage. Every request builds its own one-row view over shared
-/// immutable transformers, so scoring is thread-safe (no PredictionEngine is shared).
+/// the TorchSharp model's spec and class names). Images are decoded with ML.NET's MLImage and converted to the
+/// model's C×H×W pixels in [0, 1] by <see cref="ImagePixels"/> (iso-crop resize, red channel for grey models, as
+/// ResizeImages + ExtractPixels do), then scored by the DQ stage. Every request builds its own one-row view over the
+/// shared, thread-safe DqTransformer, so scoring is thread-safe (no PredictionEngine is shared).
 /// </summary>
 public sealed class ScoringModel : IDisposable
 {
-    private const string ImageColumn = "__image";
-    private const string ResizedColumn = "__resized";
-
     private readonly MLContext ml;
     private readonly ITransformer loaded;
     private readonly DqTransformer stage;
-    private readonly ITransformer preprocess;
     private readonly SchemaDefinition inputDefinition;
+    private readonly int channels, height, width;
 
     private ScoringModel(string path, MLContext ml, ITransformer loaded, DqTransformer stage, ModelInfo info)
     {
@@ -34,15 +30,13 @@ public sealed class ScoringModel : IDisposable
         Path = path;
         Info = info;
         var spec = stage.Model.Spec;
-        inputDefinition = SchemaDefinition.Create(typeof(ImageInput));
-        inputDefinition[nameof(ImageInput.Image)].ColumnName = ImageColumn;
-        inputDefinition[nameof(ImageInput.Image)].ColumnType = new ImageDataViewType();
-        var empty = ml.Data.LoadFromEnumerable(Array.Empty<ImageInput>(), inputDefinition);
-        preprocess = ml.Transforms.ResizeImages(ResizedColumn, spec.Width, spec.Height, ImageColumn)
-            .Append(ml.Transforms.ExtractPixels(stage.Columns.Features, ResizedColumn,
-                colorsToExtract: spec.Channels == 1 ? ImagePixelExtractingEstimator.ColorBits.Red : ImagePixelExtractingEstimator.ColorBits.Rgb,
-                orderOfExtraction: ImagePixelExtractingEstimator.ColorsOrder.ARGB, interleavePixelColors: false, scaleImage: 1f / 255))
-            .Fit(empty);
+        channels = spec.Channels;
+        height = spec.Height;
+        width = spec.Width;
+        inputDefinition = SchemaDefinition.Create(typeof(PixelInput));
+        var column = inputDefinition[nameof(PixelInput.Features)];
+        column.ColumnType = new VectorDataViewType(NumberDataViewType.Single, channels * height * width);
+        column.ColumnName = stage.Columns.Features;
     }
 
     /// <summary>The model file.</summary>
@@ -85,8 +79,9 @@ public sealed class ScoringModel : IDisposable
         {
             if (image.Width < 1 || image.Height < 1)
                 throw new InvalidImageException("The image has no pixels.");
-            var view = ml.Data.LoadFromEnumerable(new[] { new ImageInput { Image = image } }, inputDefinition);
-            var scored = stage.Transform(preprocess.Transform(view));
+            var pixels = ImagePixels.Extract(image, channels, height, width);
+            var view = ml.Data.LoadFromEnumerable(new[] { new PixelInput { Features = pixels } }, inputDefinition);
+            var scored = stage.Transform(view);
             var scoreColumn = scored.Schema[stage.Columns.Score];
             var labelColumn = scored.Schema[stage.Columns.PredictedLabel];
             using var cursor = scored.GetRowCursor(new[] { scoreColumn, labelColumn });
@@ -119,9 +114,9 @@ public sealed class ScoringModel : IDisposable
     /// <summary>Releases the model.</summary>
     public void Dispose() => (loaded as IDisposable)?.Dispose();
 
-    private sealed class ImageInput
+    private sealed class PixelInput
     {
-        public MLImage? Image { get; set; }
+        public float[] Features { get; set; } = Array.Empty<float>();
     }
 }
 

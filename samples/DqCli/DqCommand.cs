@@ -44,9 +44,14 @@ internal static class DqCommand
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or ArgumentException or InvalidDataException
                                        or InvalidOperationException or NotSupportedException or IOException or UnauthorizedAccessException
-                                       or System.Text.Json.JsonException)
+                                       or System.Text.Json.JsonException or FormatException)
         {
             error.WriteLine($"error: {ex.Message}");
+            return Failure;
+        }
+        catch (Exception ex) when (Environment.GetEnvironmentVariable("DQ_DEBUG") is null)
+        {
+            error.WriteLine($"error: unexpected {ex.GetType().Name}: {ex.Message} (set DQ_DEBUG=1 for the stack trace)");
             return Failure;
         }
     }

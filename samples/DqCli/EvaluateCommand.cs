@@ -1,0 +1,145 @@
+using System.CommandLine;
+using DqMlNet.Data;
+using DqMlNet.Evaluators;
+using DqMlNet.Transforms.Onnx;
+using Microsoft.ML;
+using Spectre.Console;
+
+namespace DqMlNet.Cli;
+
+/// <summary>
+/// <c>dq evaluate</c>: robustness of a DqMlNet zip (white-box attacks judged on the deployed ONNX Runtime model) or of
+/// any ONNX classifier (a black box: Square and Noise only) on Fashion-MNIST test images.
+/// </summary>
+internal static class EvaluateCommand
+{
+    private static readonly string[] BlackBoxAttacks = { "SQUARE", "NOISE" };
+
+    public static Command Create(IAnsiConsole console, TextWriter error)
+    {
+        var model = DqCommand.ExistingFile("model", "A DqMlNet ML.NET model zip, or any ONNX image classifier (.onnx) evaluated as a black box.");
+        var data = DqCommand.DataOption();
+        var attacks = DqCommand.AttacksOption();
+        var eps = DqCommand.EpsilonsOption();
+        var limit = DqCommand.PositiveInt("--limit", "Test images to attack.", 500);
+        var steps = DqCommand.PositiveInt("--steps", "Iterations of iterative attacks (PGD, BIM, APGD).", 20);
+        var queries = DqCommand.PositiveInt("--square-queries", "Query budget of the Square attack.", 300);
+        var seed = new Option<long>("--seed") { Description = "Attack seed.", DefaultValueFactory = _ => 0 };
+        var output = new Option<FileInfo?>("--output", "-o") { Description = "Report JSON to write (a .md is written next to it). Default: <model>.robustness.json." };
+        var command = new Command("evaluate", "Evaluate robustness (attacks × ε, worst case) and write a JSON + Markdown report.")
+        {
+            model, data, attacks, eps, limit, steps, queries, seed, output,
+        };
+        command.SetAction(parse => DqCommand.Guard(error, () =>
+        {
+            var file = parse.GetValue(model)!;
+            bool onnx = CliData.IsOnnx(file);
+            var names = parse.GetValue(attacks) is { Length: > 0 } given ? given : onnx ? new[] { "Square", "Noise" } : new[] { "FGSM", "PGD" };
+            if (onnx && names.FirstOrDefault(n => !BlackBoxAttacks.Contains(n.ToUpperInvariant())) is string white)
+                throw new ArgumentException($"'{white}' needs gradients, but an ONNX file is evaluated as a black box: use --attacks Square,Noise.");
+            int s = parse.GetValue(steps) ?? 20, q = parse.GetValue(queries) ?? 300;
+            var options = new RobustnessOptions
+            {
+                Attacks = names.Select(n => AttackEntry.Named(n, s, q)).ToArray(),
+                Epsilons = parse.GetValue(eps)!,
+                Limit = parse.GetValue(limit),
+                Seed = parse.GetValue(seed),
+            };
+            var target = parse.GetValue(output)?.FullName ?? CliData.Stem(file.FullName) + ".robustness.json";
+            using var test = CliData.Load(parse.GetValue(data), DatasetSplit.Test, parse.GetValue(limit), Console.Error);
+
+            RobustnessReport report = null!;
+            console.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("evaluating", maxValue: 1);
+                    var progress = new Progress(p =>
+                    {
+                        task.MaxValue = p.Steps;
+                        task.Value = p.Step;
+                        task.Description = p.Epsilon is double e ? $"{p.Stage} ε={e:G3}" : p.Stage;
+                    });
+                    report = onnx ? EvaluateOnnx(file, test, options, progress) : EvaluateZip(file, test, options, progress);
+                });
+
+            ReportWriter.WriteJson(report, target);
+            var markdown = Path.ChangeExtension(target, ".md");
+            ReportWriter.WriteMarkdown(report, markdown);
+            Print(console, report);
+            console.MarkupLineInterpolated($"Wrote {target} and {markdown}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static RobustnessReport EvaluateZip(FileInfo zip, ImageDataset test, RobustnessOptions options, IProgress<EvaluationProgress> progress)
+    {
+        var ml = new MLContext(seed: 0);
+        var (loaded, stage) = CliData.LoadZip(ml, zip);
+        try
+        {
+            var spec = stage.Model.Spec;
+            CheckShape(spec.Channels, spec.Height, spec.Width, test);
+            var missing = test.ClassNames.Except(stage.ClassNames).ToList();
+            if (missing.Count > 0)
+                throw new InvalidDataException($"The model's classes ({string.Join(", ", stage.ClassNames)}) do not include {string.Join(", ", missing)}: it was not trained on Fashion-MNIST.");
+            var view = CliData.KeyLabel(ml, stage.ClassNames).Fit(CliData.View(ml, test, stage.Columns.Features)).Transform(CliData.View(ml, test, stage.Columns.Features));
+            return ml.MulticlassClassification.EvaluateRobustness(stage, view, options, progress: progress).Report;
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
+    private static RobustnessReport EvaluateOnnx(FileInfo file, ImageDataset test, RobustnessOptions options, IProgress<EvaluationProgress> progress)
+    {
+        using var classifier = new OnnxClassifier(file.FullName);
+        var dims = classifier.InputDimensions;
+        long Dim(int i, int fallback) => dims[i] > 0 ? dims[i] : fallback;
+        var shape = new[] { Dim(1, test.Channels), Dim(2, test.Height), Dim(3, test.Width) };
+        CheckShape((int)shape[0], (int)shape[1], (int)shape[2], test);
+        var box = new OnnxBlackBox(classifier, shape);
+        if (box.NumClasses != test.NumClasses)
+            throw new InvalidDataException($"The ONNX model has {box.NumClasses} outputs but Fashion-MNIST has {test.NumClasses} classes.");
+        if (box.ClassNames is { } names && !names.SequenceEqual(test.ClassNames))
+        {
+            // Reorder the labels to the model's class order.
+            var index = test.ClassNames.Select(n => names.ToList().IndexOf(n)).ToArray();
+            if (index.Any(i => i < 0))
+                throw new InvalidDataException($"The model's classes ({string.Join(", ", names)}) differ from Fashion-MNIST's.");
+            var labels = test.Labels.data<long>().ToArray().Select(l => (long)index[l]).ToArray();
+            using var remapped = ImageDataset.FromTensors(test.Images, TorchSharp.torch.tensor(labels), names);
+            return new RobustnessEvaluator(options with { ModelDescription = Describe(file, classifier) }).Evaluate(box, remapped, progress);
+        }
+        return new RobustnessEvaluator(options with { ModelDescription = Describe(file, classifier) }).Evaluate(box, test, progress);
+    }
+
+    private static string Describe(FileInfo file, OnnxClassifier classifier) =>
+        classifier.Metadata.TryGetValue(OnnxMetadataKeys.Architecture, out var arch)
+            ? $"{file.Name}: {arch} {classifier.Metadata.GetValueOrDefault(OnnxMetadataKeys.Mode)} {classifier.Metadata.GetValueOrDefault(OnnxMetadataKeys.ActivationBits)} (ONNX black box)".Replace("  ", " ")
+            : $"{file.Name} (ONNX black box)";
+
+    private static void CheckShape(int c, int h, int w, ImageDataset test)
+    {
+        if (c != test.Channels || h != test.Height || w != test.Width)
+            throw new InvalidDataException($"The model expects {c}×{h}×{w} images but the test data is {test.Channels}×{test.Height}×{test.Width}.");
+    }
+
+    private static void Print(IAnsiConsole console, RobustnessReport report)
+    {
+        console.MarkupLineInterpolated($"[bold]{report.Model}[/] — {report.N} images, clean accuracy {report.CleanAccuracy:P2}");
+        var table = new Table().AddColumns("attack", "ε", "robust accuracy", "success rate", "mean ‖δ‖", "time");
+        foreach (var a in report.Attacks)
+            table.AddRow(Markup.Escape(a.Name), $"{a.Epsilon:G3}", $"{a.RobustAccuracy:P2}", $"{a.SuccessRate:P1}", $"{a.MeanPerturbation:F4}", $"{a.Seconds:F1} s");
+        foreach (var w in report.WorstCase)
+            table.AddRow("[bold]worst case[/]", $"{w.Epsilon:G3}", $"[bold]{w.RobustAccuracy:P2}[/]", "", "", "");
+        console.Write(table);
+        foreach (var warning in report.Warnings) console.MarkupLineInterpolated($"[yellow]warning:[/] {warning}");
+    }
+
+    private sealed class Progress(Action<EvaluationProgress> report) : IProgress<EvaluationProgress>
+    {
+        public void Report(EvaluationProgress value) => report(value);
+    }
+}

@@ -107,6 +107,9 @@ internal static class MachineSections
         }
         r.Add(sec, "minor page faults per DQ step, default", Med("default", "dq_minflt_per_step"), "faults");
         r.Add(sec, "minor page faults per DQ step, tuned", Med("tuned", "dq_minflt_per_step"), "faults");
+        r.Add(sec, "CPU time per DQ step, default", Med("default", "dq_cpu_ms"), "ms", $"of which kernel {Med("default", "dq_sys_ms"):0.0} ms");
+        r.Add(sec, "CPU time per DQ step, tuned", Med("tuned", "dq_cpu_ms"), "ms", $"of which kernel {Med("tuned", "dq_sys_ms"):0.0} ms");
+        r.Add(sec, "DQ CPU time default / tuned", Med("default", "dq_cpu_ms") / Med("tuned", "dq_cpu_ms"), "×", "robust to other load");
         r.Add(sec, "RSS after probe, default", Med("default", "rss_mib"), "MiB");
         r.Add(sec, "RSS after probe, tuned", Med("tuned", "rss_mib"), "MiB");
     }
@@ -117,21 +120,29 @@ internal static class MachineSections
         var m = BenchModel.SmallCnn28;
         using var fp = new Trainee(m.In(TrainingMode.FullPrecision), m.Batch, 0);
         using var dq = new Trainee(m.In(TrainingMode.Defensive), m.Batch, TrainingSections.Beta);
-        int rounds = s.Quick ? 15 : 30;
+        int rounds = s.Quick ? 8 : 30;
         var before = Measure.PageFaults();
         var t = Measure.Interleaved(new (string, Action)[] { ("fp", fp.Step), ("dq", dq.Step) }, s.Warmup, rounds);
         var afterMixed = Measure.PageFaults();
-        // Page faults of DQ steps alone.
+        // DQ steps alone: page faults and CPU time (user/kernel) per step; CPU time is less sensitive to other load than wall time.
+        var self = Process.GetCurrentProcess();
+        self.Refresh();
+        var (cpu0, sys0) = (self.TotalProcessorTime, self.PrivilegedProcessorTime);
         var f0 = Measure.PageFaults();
-        for (int i = 0; i < 10; i++) dq.Step();
+        int alone = s.Quick ? 8 : 16;
+        for (int i = 0; i < alone; i++) dq.Step();
         var f1 = Measure.PageFaults();
+        self.Refresh();
+        double cpuMs = (self.TotalProcessorTime - cpu0).TotalMilliseconds / alone, sysMs = (self.PrivilegedProcessorTime - sys0).TotalMilliseconds / alone;
         var json = JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["probe"] = "malloc",
             ["fp_ms"] = Measure.Median(t["fp"]),
             ["dq_ms"] = Measure.Median(t["dq"]),
             ["minflt_per_step"] = (afterMixed.Minor - before.Minor) / (2.0 * rounds),
-            ["dq_minflt_per_step"] = (f1.Minor - f0.Minor) / 10.0,
+            ["dq_minflt_per_step"] = (f1.Minor - f0.Minor) / (double)alone,
+            ["dq_cpu_ms"] = cpuMs,
+            ["dq_sys_ms"] = sysMs,
             ["rss_mib"] = Measure.RssMiB(),
             ["mmap_threshold"] = Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") ?? "",
         });

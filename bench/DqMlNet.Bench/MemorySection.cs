@@ -116,3 +116,33 @@ internal static class MemorySection
         public string Label { get; set; } = "";
     }
 }
+
+/// <summary>Runs <see cref="MemorySection"/> in a fresh child process, so RSS starts from a clean baseline.</summary>
+internal static class MemoryChild
+{
+    private const string Prefix = "ROW\t";
+
+    public static void Run(Results r, Settings s)
+    {
+        Console.WriteLine("[6 memory] (child process)");
+        var (exe, prefix) = MachineSections.SelfCommand();
+        var args = prefix.Concat(new[] { "--child", "memory", "--threads", s.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", s.OutDir });
+        var (code, stdout, stderr) = MachineSections.RunProcess(exe, args, null, TimeSpan.FromMinutes(8));
+        foreach (var line in stdout.Split('\n').Where(l => l.StartsWith(Prefix, StringComparison.Ordinal)))
+        {
+            var row = System.Text.Json.JsonSerializer.Deserialize<Row>(line[Prefix.Length..])!;
+            r.Add(row.Section, row.Metric, row.Value, row.Unit, row.Note);
+        }
+        if (code != 0) r.Note($"memory child failed: exit {code}: {stderr.Split('\n').LastOrDefault(l => l.Length > 0)}");
+    }
+
+    public static int Child(Settings s)
+    {
+        var r = new Results();
+        MemorySection.Training(r, s);
+        MemorySection.Scoring(r, s);
+        foreach (var row in r.Rows)
+            Console.WriteLine(Prefix + System.Text.Json.JsonSerializer.Serialize(row with { Value = double.IsFinite(row.Value) ? row.Value : -1 }));
+        return 0;
+    }
+}

@@ -29,6 +29,7 @@ catch (Exception e) when (e is ArgumentException or FormatException)
 TorchRuntime.SetThreads(s.Threads);
 TorchSharp.torch.set_num_interop_threads(1);
 if (s.Child == "malloc-probe") return MachineSections.MallocProbe(s);
+if (s.Child == "memory") return MemoryChild.Child(s);
 if (s.Child is not null)
 {
     Console.Error.WriteLine($"Unknown child mode '{s.Child}'.");
@@ -61,8 +62,7 @@ foreach (var m in models32) InferenceSection.Run(r, s, m, peak);
 if (s.Python) MachineSections.PyTorchPeer(r, s, s.Rounds);
 else r.Note("PyTorch peer skipped (--no-python).");
 
-MemorySection.Training(r, s);
-MemorySection.Scoring(r, s);
+MemoryChild.Run(r, s);
 
 if (s.MallocCheck) MachineSections.MallocCheck(r, s);
 else r.Note("glibc malloc check skipped (--no-malloc-check).");

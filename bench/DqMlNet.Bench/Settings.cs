@@ -15,7 +15,7 @@ internal sealed record Settings
     public string? Child { get; init; }
 
     public int Warmup => Quick ? 3 : 5;
-    public int Rounds => Quick ? 15 : 40;
+    public int Rounds => Quick ? 10 : 40;
 
     public static Settings Parse(string[] args)
     {

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using DqMlNet.Models;
+using static TorchSharp.torch;
+
+namespace DqMlNet.Bench;
+
+/// <summary>Sections 4, 5 and 7: the matmul peak, the PyTorch peer and the glibc malloc check.</summary>
+internal static class MachineSections
+{
+    /// <summary>fp32 GFLOP/s of a large torch.mm (2·n³ flops per product).</summary>
+    public static double MatmulPeak(Results r, Settings s)
+    {
+        const string sec = "4 machine";
+        Console.WriteLine($"[{sec}]");
+        double best = 0;
+        foreach (int n in new[] { 1024, 2048 })
+        {
+            var gen = new Generator(2);
+            using var a = rand(new long[] { n, n }, generator: gen);
+            using var b = rand(new long[] { n, n }, generator: gen);
+            using var c = empty(new long[] { n, n });
+            double ms = Measure.MedianMs(() => mm_out(a, b, c), 2, s.Quick ? 6 : 15);
+            double gflops = 2.0 * n * n * n / (ms / 1000) / 1e9;
+            r.Add(sec, $"torch.mm {n}×{n} fp32", gflops, "GFLOP/s", $"{ms:0.0} ms, {s.Threads} threads");
+            best = Math.Max(best, gflops);
+        }
+        return best;
+    }
+
+    private static void mm_out(Tensor a, Tensor b, Tensor c)
+    {
+        using var y = a.mm(b);
+        _ = y.data<float>()[0];
+    }
+
+    /// <summary>Runs bench/pytorch_peer.py under Debian's system python if it has torch.</summary>
+    public static void PyTorchPeer(Results r, Settings s, int steps)
+    {
+        const string sec = "5 PyTorch peer SmallCnn 28×28×1 b128";
+        Console.WriteLine($"[{sec}]");
+        string python = "/usr/bin/python3";
+        string script = Path.Combine(AppContext.BaseDirectory, "pytorch_peer.py");
+        if (!File.Exists(python) || !File.Exists(script))
+        {
+            r.Note($"PyTorch peer skipped: {(File.Exists(python) ? script : python)} not found.");
+            return;
+        }
+        var (code, stdout, stderr) = RunProcess(python, new[] { script, "--threads", s.Threads.ToString(CultureInfo.InvariantCulture),
+            "--batch", "128", "--warmup", s.Warmup.ToString(CultureInfo.InvariantCulture), "--steps", steps.ToString(CultureInfo.InvariantCulture) }, null, TimeSpan.FromMinutes(5));
+        var line = stdout.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
+        if (code != 0 || line is null)
+        {
+            var why = stderr.Contains("No module named 'torch'", StringComparison.Ordinal)
+                ? "Debian's python3-torch is not installed (apt-get install -y python3-torch)"
+                : $"exit {code}: {stderr.Split('\n').LastOrDefault(l => l.Length > 0)}";
+            r.Note($"PyTorch peer skipped: {why}.");
+            return;
+        }
+        using var doc = JsonDocument.Parse(line);
+        var root = doc.RootElement;
+        r.Add(sec, "PyTorch version", double.NaN, root.GetProperty("torch").GetString() ?? "?",
+            $"BLAS: {root.GetProperty("blas").GetString()}; intra-op threads {root.GetProperty("threads").GetInt32()}");
+        r.Add(sec, "PyTorch eager FP step", root.GetProperty("step_ms").GetDouble(), "ms", "fwd+bwd+Adam, median");
+        r.Add(sec, "PyTorch eager FP fwd+bwd", root.GetProperty("fwdbwd_ms").GetDouble(), "ms", "median");
+        r.Add(sec, "PyTorch eager FP step images/s", root.GetProperty("step_images_per_s").GetDouble(), "img/s");
+        r.Add(sec, "PyTorch torch.mm 2048 fp32", root.GetProperty("mm_gflops").GetDouble(), "GFLOP/s", "same process, for the BLAS difference");
+    }
+
+    /// <summary>
+    /// The glibc malloc trap: re-runs the SmallCnn step probe as child processes without and with
+    /// MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ = 1e9 (alternating, twice each) and compares step times and page faults.
+    /// </summary>
+    public static void MallocCheck(Results r, Settings s)
+    {
+        const string sec = "7 glibc malloc (SmallCnn b128, child processes)";
+        Console.WriteLine($"[{sec}]");
+        var env = new Dictionary<string, string> { ["MALLOC_MMAP_THRESHOLD_"] = "1000000000", ["MALLOC_TRIM_THRESHOLD_"] = "1000000000" };
+        var runs = new Dictionary<string, List<JsonElement>> { ["default"] = new(), ["tuned"] = new() };
+        int pairs = s.Quick ? 2 : 3;
+        for (int i = 0; i < pairs; i++)
+        {
+            foreach (var (name, vars) in new[] { ("default", (Dictionary<string, string>?)null), ("tuned", env) })
+            {
+                var (exe, prefix) = SelfCommand();
+                var args = prefix.Concat(new[] { "--child", "malloc-probe", "--threads", s.Threads.ToString(CultureInfo.InvariantCulture) })
+                    .Concat(s.Quick ? new[] { "--quick" } : Array.Empty<string>()).ToArray();
+                var (code, stdout, stderr) = RunProcess(exe, args, vars, TimeSpan.FromMinutes(5), clearMalloc: vars is null);
+                var line = stdout.Split('\n').LastOrDefault(l => l.StartsWith("{\"probe\"", StringComparison.Ordinal));
+                if (code != 0 || line is null)
+                {
+                    r.Note($"malloc probe ({name}) failed: exit {code}: {stderr.Split('\n').LastOrDefault(l => l.Length > 0)}");
+                    return;
+                }
+                runs[name].Add(JsonDocument.Parse(line).RootElement.Clone());
+            }
+        }
+        double Med(string run, string key) => Measure.Median(runs[run].Select(e => e.GetProperty(key).GetDouble()).ToList());
+        foreach (var key in new[] { "fp_ms", "dq_ms" })
+        {
+            string what = key == "fp_ms" ? "FP" : "DQ-4";
+            double d = Med("default", key), t = Med("tuned", key);
+            r.Add(sec, $"{what} step, default malloc", d, "ms", $"median over {pairs} child runs");
+            r.Add(sec, $"{what} step, MALLOC_*_THRESHOLD_=1e9", t, "ms");
+            r.Add(sec, $"{what} default / tuned", d / t, "×", "> 1 means the env vars help");
+        }
+        r.Add(sec, "minor page faults per DQ step, default", Med("default", "dq_minflt_per_step"), "faults");
+        r.Add(sec, "minor page faults per DQ step, tuned", Med("tuned", "dq_minflt_per_step"), "faults");
+        r.Add(sec, "CPU time per DQ step, default", Med("default", "dq_cpu_ms"), "ms", $"of which kernel {Med("default", "dq_sys_ms"):0.0} ms");
+        r.Add(sec, "CPU time per DQ step, tuned", Med("tuned", "dq_cpu_ms"), "ms", $"of which kernel {Med("tuned", "dq_sys_ms"):0.0} ms");
+        r.Add(sec, "DQ CPU time default / tuned", Med("default", "dq_cpu_ms") / Med("tuned", "dq_cpu_ms"), "×", "robust to other load");
+        r.Add(sec, "RSS after probe, default", Med("default", "rss_mib"), "MiB");
+        r.Add(sec, "RSS after probe, tuned", Med("tuned", "rss_mib"), "MiB");
+    }
+
+    /// <summary>The child side of <see cref="MallocCheck"/>: SmallCnn FP and DQ steps, page faults, one JSON line.</summary>
+    public static int MallocProbe(Settings s)
+    {
+        var m = BenchModel.SmallCnn28;
+        using var fp = new Trainee(m.In(TrainingMode.FullPrecision), m.Batch, 0);
+        using var dq = new Trainee(m.In(TrainingMode.Defensive), m.Batch, TrainingSections.Beta);
+        int rounds = s.Quick ? 8 : 30;
+        var before = Measure.PageFaults();
+        var t = Measure.Interleaved(new (string, Action)[] { ("fp", fp.Step), ("dq", dq.Step) }, s.Warmup, rounds);
+        var afterMixed = Measure.PageFaults();
+        // DQ steps alone: page faults and CPU time (user/kernel) per step; CPU time is less sensitive to other load than wall time.
+        var self = Process.GetCurrentProcess();
+        self.Refresh();
+        var (cpu0, sys0) = (self.TotalProcessorTime, self.PrivilegedProcessorTime);
+        var f0 = Measure.PageFaults();
+        int alone = s.Quick ? 8 : 16;
+        for (int i = 0; i < alone; i++) dq.Step();
+        var f1 = Measure.PageFaults();
+        self.Refresh();
+        double cpuMs = (self.TotalProcessorTime - cpu0).TotalMilliseconds / alone, sysMs = (self.PrivilegedProcessorTime - sys0).TotalMilliseconds / alone;
+        var json = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["probe"] = "malloc",
+            ["fp_ms"] = Measure.Median(t["fp"]),
+            ["dq_ms"] = Measure.Median(t["dq"]),
+            ["minflt_per_step"] = (afterMixed.Minor - before.Minor) / (2.0 * rounds),
+            ["dq_minflt_per_step"] = (f1.Minor - f0.Minor) / (double)alone,
+            ["dq_cpu_ms"] = cpuMs,
+            ["dq_sys_ms"] = sysMs,
+            ["rss_mib"] = Measure.RssMiB(),
+            ["mmap_threshold"] = Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") ?? "",
+        });
+        Console.WriteLine(json);
+        return 0;
+    }
+
+    /// <summary>How to start this program again (apphost, or dotnet + dll).</summary>
+    public static (string Exe, string[] Prefix) SelfCommand()
+    {
+        string exe = Environment.ProcessPath ?? "dotnet";
+        string dll = typeof(MachineSections).Assembly.Location;
+        return Path.GetFileNameWithoutExtension(exe).Equals("dotnet", StringComparison.OrdinalIgnoreCase)
+            ? (exe, new[] { dll })
+            : (exe, Array.Empty<string>());
+    }
+
+    public static (int Code, string Stdout, string Stderr) RunProcess(string exe, IEnumerable<string> args,
+        IReadOnlyDictionary<string, string>? env, TimeSpan timeout, bool clearMalloc = false)
+    {
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        if (clearMalloc)
+        {
+            psi.Environment.Remove("MALLOC_MMAP_THRESHOLD_");
+            psi.Environment.Remove("MALLOC_TRIM_THRESHOLD_");
+        }
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {exe}.");
+        var so = p.StandardOutput.ReadToEndAsync();
+        var se = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            return (-1, so.Result, se.Result + "\ntimed out");
+        }
+        return (p.ExitCode, so.Result, se.Result);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace DqMlNet.Bench;
+
+/// <summary>One measured figure.</summary>
+internal sealed record Row(string Section, string Metric, double Value, string Unit, string? Note = null);
+
+/// <summary>One of issue 8's targets and whether this run met it.</summary>
+internal sealed record Target(string Name, string Rule, double? Value, bool? Met, string Why);
+
+/// <summary>Everything one run measured, printed as a table and written as JSON.</summary>
+internal sealed class Results
+{
+    private readonly object gate = new();
+
+    public List<Row> Rows { get; } = new();
+
+    public List<Target> Targets { get; } = new();
+
+    public List<string> Notes { get; } = new();
+
+    public Dictionary<string, object?> Machine { get; } = new();
+
+    public void Add(string section, string metric, double value, string unit, string? note = null)
+    {
+        lock (gate) Rows.Add(new Row(section, metric, value, unit, note));
+        Console.WriteLine($"  [{section}] {metric}: {Format(value)} {unit}{(note is null ? "" : "  (" + note + ")")}");
+    }
+
+    public double? Get(string section, string metric) =>
+        Rows.LastOrDefault(r => r.Section == section && r.Metric == metric)?.Value;
+
+    public void Note(string note)
+    {
+        Notes.Add(note);
+        Console.WriteLine("  note: " + note);
+    }
+
+    /// <summary>Adds a target; <paramref name="atMost"/> true means value ≤ limit passes, false means value ≥ limit (or &lt; for strict).</summary>
+    public void AddTarget(string name, double? value, double limit, bool atMost, string why, bool strict = false)
+    {
+        bool? met = value is double v && double.IsFinite(v)
+            ? atMost ? (strict ? v < limit : v <= limit) : (strict ? v > limit : v >= limit)
+            : null;
+        string rule = (atMost ? (strict ? "< " : "≤ ") : (strict ? "> " : "≥ ")) + limit.ToString("0.###", CultureInfo.InvariantCulture);
+        Targets.Add(new Target(name, rule, value, met, why));
+    }
+
+    public static string Format(double v) =>
+        double.IsNaN(v) ? "n/a"
+        : Math.Abs(v) >= 1000 ? v.ToString("N0", CultureInfo.InvariantCulture)
+        : Math.Abs(v) >= 100 ? v.ToString("0.0", CultureInfo.InvariantCulture)
+        : Math.Abs(v) >= 1 ? v.ToString("0.00", CultureInfo.InvariantCulture)
+        : v.ToString("0.000", CultureInfo.InvariantCulture);
+
+    public string Table()
+    {
+        var sb = new StringBuilder();
+        int w1 = Math.Max(8, Rows.Select(r => r.Section.Length).DefaultIfEmpty(8).Max());
+        int w2 = Math.Max(6, Rows.Select(r => r.Metric.Length).DefaultIfEmpty(6).Max());
+        sb.AppendLine($"| {"Section".PadRight(w1)} | {"Metric".PadRight(w2)} | {"Value",12} | Unit | Note |");
+        sb.AppendLine($"|{new string('-', w1 + 2)}|{new string('-', w2 + 2)}|{new string('-', 14)}|------|------|");
+        foreach (var r in Rows)
+            sb.AppendLine($"| {r.Section.PadRight(w1)} | {r.Metric.PadRight(w2)} | {Format(r.Value),12} | {r.Unit} | {r.Note ?? ""} |");
+        return sb.ToString();
+    }
+
+    public string TargetTable()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| Target | Rule | Measured | Met | Why |");
+        sb.AppendLine("|---|---|---|---|---|");
+        foreach (var t in Targets)
+            sb.AppendLine($"| {t.Name} | {t.Rule} | {(t.Value is double v ? Format(v) : "n/a")} | {(t.Met switch { true => "met", false => "**missed**", null => "not measured" })} | {t.Why} |");
+        return sb.ToString();
+    }
+
+    public void WriteJson(string path, Dictionary<string, object?> run)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var doc = new Dictionary<string, object?>
+        {
+            ["run"] = run,
+            ["machine"] = Machine,
+            ["rows"] = Rows.Select(r => new { r.Section, r.Metric, Value = double.IsFinite(r.Value) ? r.Value : (double?)null, r.Unit, r.Note }),
+            ["targets"] = Targets.Select(t => new { t.Name, t.Rule, Value = t.Value is double v && double.IsFinite(v) ? v : (double?)null, t.Met, t.Why }),
+            ["notes"] = Notes,
+        };
+        var options = new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+        File.WriteAllText(path, JsonSerializer.Serialize(doc, options));
+    }
+}

@@ -1,0 +1,50 @@
+using System.Globalization;
+
+namespace DqMlNet.Bench;
+
+/// <summary>Command line of the runner.</summary>
+internal sealed record Settings
+{
+    public bool Quick { get; init; }
+    public int Threads { get; init; } = 2;
+    public string OutDir { get; init; } = Path.Combine("artifacts", "bench");
+    public bool Python { get; init; } = true;
+    public bool MallocCheck { get; init; } = true;
+    public bool Bdn { get; init; }
+    /// <summary>Internal: "malloc-probe" runs only the SmallCnn step-time probe and prints one JSON line.</summary>
+    public string? Child { get; init; }
+
+    public int Warmup => Quick ? 3 : 5;
+    public int Rounds => Quick ? 10 : 40;
+
+    public static Settings Parse(string[] args)
+    {
+        var s = new Settings();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value.");
+            s = a switch
+            {
+                "--quick" => s with { Quick = true },
+                "--threads" => s with { Threads = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--out" => s with { OutDir = Next() },
+                "--no-python" => s with { Python = false },
+                "--no-malloc-check" => s with { MallocCheck = false },
+                "--bdn" => s with { Bdn = true },
+                "--child" => s with { Child = Next() },
+                "-h" or "--help" => throw new HelpRequested(),
+                _ => throw new ArgumentException($"Unknown argument '{a}'."),
+            };
+        }
+        if (s.Threads < 1) throw new ArgumentException("--threads must be at least 1.");
+        return s;
+    }
+
+    public const string Usage =
+        "usage: dotnet run -c Release --project bench/DqMlNet.Bench -- [--quick] [--threads N] [--out DIR] [--no-python] [--no-malloc-check] [--bdn]";
+}
+
+internal sealed class HelpRequested : Exception
+{
+}

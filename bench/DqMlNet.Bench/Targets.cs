@@ -1,0 +1,44 @@
+namespace DqMlNet.Bench;
+
+/// <summary>Issue 8's targets, judged on this run's figures.</summary>
+internal static class Targets
+{
+    public static void Evaluate(Results r, BenchModel model32)
+    {
+        string small = $"1 train {BenchModel.SmallCnn28.Name} b{BenchModel.SmallCnn28.Batch}";
+        string big = $"1 train {model32.Name} b{model32.Batch}";
+        double? regShare32 = r.Get(big, "regulariser share of DQ step");
+        double? regShareSmall = r.Get(small, "regulariser share of DQ step");
+
+        r.AddTarget($"DQ/VQ step, {model32.Name}", r.Get(big, "DQ/VQ"), 1.10, atMost: true,
+            $"regulariser fwd+bwd is {Fmt(regShare32)} % of the DQ step");
+        r.AddTarget("DQ/VQ step, SmallCnn (exact Gram penalty)", r.Get(small, "DQ/VQ"), 1.30, atMost: true,
+            $"regulariser fwd+bwd is {Fmt(regShareSmall)} % of the DQ step (fc1's 256×3136 Gram dominates)");
+        r.AddTarget("VQ/FP step, SmallCnn", r.Get(small, "VQ/FP"), 1.25, atMost: true, "custom STE autograd node vs ReLU");
+        r.AddTarget($"VQ/FP step, {model32.Name}", r.Get(big, "VQ/FP"), 1.25, atMost: true, "custom STE autograd node vs ReLU");
+
+        string atk = $"2 attack {BenchModel.SmallCnn28.Name} VQ-4 b{BenchModel.SmallCnn28.Batch}";
+        r.AddTarget("PGD step / training step, SmallCnn VQ-4", r.Get(atk, "PGD step / training step"), 1.0, atMost: true,
+            "PGD skips the weight gradients and the optimizer but adds the input gradient and projection");
+        string atk32 = $"2 attack {model32.Name} VQ-4 b{model32.Batch}";
+        r.AddTarget($"PGD step / training step, {model32.Name} VQ-4", r.Get(atk32, "PGD step / training step"), 1.0, atMost: true,
+            "eval-mode BatchNorm, no weight gradients");
+
+        const string py = "5 PyTorch peer SmallCnn 28×28×1 b128";
+        double? ours = r.Get(small, "FP images/s"), theirs = r.Get(py, "PyTorch eager FP step images/s");
+        r.AddTarget("DqMlNet FP training images/s ÷ PyTorch eager (SmallCnn)", ours / theirs, 1.0, atMost: false,
+            theirs is null ? "PyTorch peer not run" : "same model, batch, threads; Debian's torch uses a generic BLAS");
+        r.AddTarget("SmallCnn FP training throughput / matmul peak", r.Get(small, "FP fraction of mm peak"), 0.5, atMost: false,
+            "small convs (C_in = 1 and 32) and memory-bound elementwise ops cannot run at GEMM speed");
+
+        foreach (var m in new[] { BenchModel.SmallCnn28, model32 })
+            r.AddTarget($"ORT QDQ-int8 / ORT fp32 at batch 256, {m.Name}", r.Get($"3 inference {m.Name}", "b256 ORT QDQ-int8 / ORT fp32"), 1.5, atMost: false,
+                "see the optimised graph's ops in the notes");
+
+        const string mem = "6 memory: DqTrainer.Fit SmallCnn DQ-4, 10 epochs × 2,000 images";
+        r.AddTarget("RSS growth epoch 2→10 (%)", r.Get(mem, "RSS growth epoch 2→10"), 5, atMost: true,
+            $"live tensor growth {Fmt(r.Get(mem, "live tensor growth epoch 2→10"))}", strict: true);
+    }
+
+    private static string Fmt(double? v) => v is double d ? Results.Format(d) : "n/a";
+}

@@ -81,6 +81,7 @@ public sealed class OnnxClassifier : IScoreModel, IDisposable
         options ??= new OnnxClassifierOptions();
         using var so = new SessionOptions { GraphOptimizationLevel = options.OptimizationLevel };
         if (options.IntraOpThreads > 0) so.IntraOpNumThreads = options.IntraOpThreads;
+        so.AddSessionConfigEntry("session.intra_op.allow_spinning", options.AllowSpinning ? "1" : "0");
         if (options.OptimizedModelFilePath is not null) so.OptimizedModelFilePath = options.OptimizedModelFilePath;
         try
         {

@@ -8,6 +8,12 @@ public sealed record OnnxClassifierOptions
     /// <summary>Threads ONNX Runtime uses inside one operator (0 = its default).</summary>
     public int IntraOpThreads { get; init; }
 
+    /// <summary>
+    /// Let ONNX Runtime's worker threads spin between runs. Off by default: spinning workers measurably slow LibTorch
+    /// work in the same process (attacks alternate TorchSharp gradients and ONNX Runtime scoring), see docs/benchmarks.md.
+    /// </summary>
+    public bool AllowSpinning { get; init; }
+
     /// <summary>ONNX Runtime graph optimisation (default: all, which fuses QDQ patterns into integer kernels).</summary>
     public GraphOptimizationLevel OptimizationLevel { get; init; } = GraphOptimizationLevel.ORT_ENABLE_ALL;
 

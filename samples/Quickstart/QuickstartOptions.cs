@@ -8,7 +8,7 @@ internal sealed record QuickstartOptions
     public int Epochs { get; init; } = 2;
     public int? TrainLimit { get; init; }
     public int? TestLimit { get; init; }
-    public int EvalLimit { get; init; } = 1000;
+    public int EvalLimit { get; init; } = 500;
     public string Output { get; init; } = Path.Combine("artifacts", "quickstart");
     public int Threads { get; init; } = Math.Max(1, Environment.ProcessorCount);
     public string? DataDirectory { get; init; }
@@ -28,7 +28,7 @@ internal sealed record QuickstartOptions
           --epochs N            training epochs per model (default 2)
           --train-limit N       use only the first N training images (default: all 60,000)
           --test-limit N        use only the first N test images for clean accuracy (default: all 10,000)
-          --eval-limit N        attack only the first N test images (default 1000)
+          --eval-limit N        attack only the first N test images (default 500)
           --epsilons LIST       ε grid of FGSM and PGD, comma-separated (default 0.02,0.05,0.1,0.15,0.2)
           --suite-epsilons LIST ε of the standard suite (APGD-CE, APGD-T, Square, smooth-proxy PGD) and of the
                                 worst case over all attacks (default 0.05,0.1)

@@ -93,6 +93,10 @@ internal static class SummaryTable
                          "The worst case counts an image as robust only if every one of these attacks fails on it. Robust accuracy is the fraction of all attacked images " +
                          "(misclassified clean images count as failures).").AppendLine();
         sb.Append(DqMlNet.Samples.Quickstart.Markdown.Table(table.Header, table.Rows)).AppendLine();
+        if (options.Onnx)
+            sb.AppendLine("ONNX: `fp.onnx` is a float graph; `vq4.onnx`/`dq4.onnx` are QDQ graphs with the exact 4-bit activation grid and " +
+                          "int8 per-channel weights (the trained weights are float), so a few predictions near a decision boundary may differ " +
+                          "from TorchSharp's. The attacks above run on the TorchSharp models.").AppendLine();
         foreach (var line in Verdict(runs, options)) sb.AppendLine("- " + line);
         sb.AppendLine();
         sb.AppendLine("![robust accuracy under PGD vs ε](robustness.png)").AppendLine();

@@ -46,13 +46,13 @@ internal static class SummaryTable
         foreach (var e in options.SuiteEpsilons) Accuracy($"worst case ε={E(e)}", r => r.Report!.WorstCaseAccuracy(e));
         if (runs.Any(r => r.OnnxAccuracy is not null))
         {
-            Accuracy($"ONNX Runtime clean (attacked {evalCount})", r => r.OnnxAccuracy);
-            Other("ONNX = TorchSharp prediction", r => Pct(r.OnnxAgreement));
+            Accuracy($"ONNX clean (attacked {evalCount})", r => r.OnnxAccuracy);
+            Other("ONNX agrees with TorchSharp", r => Pct(r.OnnxAgreement));
         }
         var first = runs[0].Report!;
-        Other($"error amplification d_l ({string.Join(", ", first.Layers.Select(l => l.Layer))})",
+        Other($"d_l ({string.Join(", ", first.Layers.Select(l => l.Layer.Split('.')[^1]))}, FGSM ε={E(first.AmplificationEpsilon ?? 0)})",
             r => string.Join(" · ", r.Report!.Layers.Select(l => l.Amplification.ToString("0.00", C))));
-        Other("spectral norms (product)", r => string.Join(" · ", r.Report!.SpectralNorms.Select(s => s.SpectralNorm.ToString("0.00", C))) +
+        Other("spectral norms (∏)", r => string.Join(" · ", r.Report!.SpectralNorms.Select(s => s.SpectralNorm.ToString("0.00", C))) +
                                                $" ({r.Report.SpectralNormProduct?.ToString("0.00", C)})");
         Other("Σ‖G−I‖²_F (all layers)", r => r.Orthogonality.ToString("0.0", C));
         Other("masking-check warnings", r => r.Report!.Warnings.Count.ToString(C));

@@ -2,6 +2,7 @@ using DqMlNet.Attacks;
 using DqMlNet.Lipschitz;
 using DqMlNet.Models;
 using DqMlNet.Runtime;
+using DqMlNet.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -37,25 +38,7 @@ internal sealed class Trainee : IDisposable
     public Tensor Y { get; }
 
     /// <summary>One training step (as DqTrainer.Fit does it for a batch).</summary>
-    public void Step()
-    {
-        using var scope = NewDisposeScope();
-        Optimizer.zero_grad();
-        var logits = Model.call(X);
-        var ce = nn.functional.cross_entropy(logits, Y);
-        var loss = ce;
-        Tensor? reg = null;
-        if (Regularizer is not null)
-        {
-            reg = Regularizer.Compute(Model);
-            loss = ce.add(reg);
-        }
-        loss.backward();
-        Optimizer.step();
-        _ = ce.item<float>();
-        _ = reg?.item<float>();
-        _ = logits.argmax(1).eq(Y).sum().item<long>();
-    }
+    public void Step() => TrainingStep.Run(Model, Optimizer, Regularizer, X, Y);
 
     /// <summary>The regulariser's own forward + backward (its share of a DQ step).</summary>
     public void RegularizerOnly()

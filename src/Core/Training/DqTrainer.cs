@@ -109,33 +109,15 @@ public sealed class DqTrainer
                     adversarial = attack.Perturb(new TorchClassifier(model), x, y, null, b).Adversarial;
                 }
 
-                optimizer.zero_grad();
-                var logits = model.call(x);
-                var ce = nn.functional.cross_entropy(logits, y);
-                if (adversarial is not null)
-                {
-                    double r = Options.Adversarial!.Ratio;
-                    var adversarialCe = nn.functional.cross_entropy(model.call(adversarial), y);
-                    ce = ce.mul(1 - r).add(adversarialCe.mul(r));
-                }
-                var loss = ce;
-                Tensor? reg = null;
-                if (regularizer is not null)
-                {
-                    reg = regularizer.Compute(model);
-                    loss = ce.add(reg);
-                }
-                loss.backward();
-                optimizer.step();
-
-                float ceValue = ce.item<float>();
+                var step = TrainingStep.Run(model, optimizer, regularizer, x, y, adversarial, Options.Adversarial?.Ratio ?? 0);
+                float ceValue = step.CrossEntropy;
                 if (!float.IsFinite(ceValue))
                     throw new InvalidOperationException(
                         $"Training diverged: the loss became {ceValue} in epoch {epoch + 1}, batch {b + 1}. Lower the learning rate " +
                         $"(now {lr}) or β (now {Options.Beta}).");
                 ceSum += ceValue * count;
-                regSum += (reg?.item<float>() ?? 0f) * count;
-                correct += logits.argmax(1).eq(y).sum().item<long>();
+                regSum += step.Regularizer * count;
+                correct += step.Correct;
                 seen += count;
 
                 bool last = b == batches - 1;

@@ -29,15 +29,8 @@ public sealed class PngFixture : IDisposable
         {
             string label = FashionMnist.ClassNames[(int)labels[i]].Replace('/', '-');
             var folder = System.IO.Directory.CreateDirectory(Path.Combine(Directory, split.ToString(), label)).FullName;
-            var rgba = new byte[28 * 28 * 4];
-            for (int p = 0; p < 28 * 28; p++)
-            {
-                byte v = pixels[i * 784 + p];
-                rgba[4 * p] = v; rgba[4 * p + 1] = v; rgba[4 * p + 2] = v; rgba[4 * p + 3] = 255;
-            }
-            using var image = MLImage.CreateFromPixels(28, 28, MLPixelFormat.Rgba32, rgba);
             var path = Path.Combine(folder, $"{i:D4}.png");
-            image.Save(path);
+            GreyPng.Save(pixels.AsSpan(i * 784, 784), path);
             rows.Add(new ImageRow { ImagePath = path, Label = label });
         }
         return rows;

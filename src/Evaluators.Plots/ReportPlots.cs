@@ -32,6 +32,17 @@ public static class ReportPlots
         Save(path, width, height, $"Error amplification (FGSM, ε = {eps:0.###})", "activation layer", "‖a(x) − a(x')‖ / ‖a(x)‖", series, percent: false);
     }
 
+    /// <summary>
+    /// A general line plot: one line per named series of (x, y) points, e.g. robust accuracy vs activation bits per
+    /// training mode. <paramref name="percent"/> shows fractions as percentages on a 0–100 axis.
+    /// </summary>
+    public static void Lines(IReadOnlyList<(string Name, IReadOnlyList<(double X, double Y)> Points)> series, string path, string title,
+        string xLabel, string yLabel, bool percent = true, int width = 900, int height = 560)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        Save(path, width, height, title, xLabel, yLabel, series.Select(s => (s.Name, s.Points.OrderBy(p => p.X).ToList())), percent);
+    }
+
     private static List<(double X, double Y)> Points(double clean, IEnumerable<(double X, double Y)> points)
     {
         var list = points.OrderBy(p => p.X).ToList();

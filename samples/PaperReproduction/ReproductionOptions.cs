@@ -1,0 +1,85 @@
+using System.Globalization;
+
+namespace DqMlNet.Samples.PaperReproduction;
+
+/// <summary>Command-line options of the reproduction.</summary>
+internal sealed record ReproductionOptions
+{
+    public string Profile { get; init; } = "cpu";
+    public string? Output { get; init; }
+    public string? Report { get; init; }
+    public string? DataDirectory { get; init; }
+    public int Threads { get; init; } = Math.Max(1, Environment.ProcessorCount);
+    public string Device { get; init; } = "cpu";
+    public int Seed { get; init; }
+
+    /// <summary>Where the runs' checkpoints and results go.</summary>
+    public string OutputDirectory => Output ?? Path.Combine("artifacts", "reproduction", Profile);
+
+    /// <summary>The generated report (its plots go into an <c>images</c> folder beside it).</summary>
+    public string ReportPath => Report ?? Path.Combine("docs", Profile == "cpu" ? "reproduction.md" : $"reproduction-{Profile}.md");
+
+    public const string Usage =
+        """
+        usage: PaperReproduction [options]
+          --profile NAME   cpu (default): Fashion-MNIST, SmallCnn and VGG-11×0.25, about an hour on 2 cores;
+                           paper: CIFAR-10 and SVHN with WRN-28-10 and the paper's recipe (a GPU job: --device cuda);
+                           smoke: a 2-minute pipeline check on 2,000 images
+          --output DIR     checkpoints and per-measurement results (default artifacts/reproduction/<profile>);
+                           a restart reuses everything found there, so an interrupted run resumes
+          --report FILE    the generated report (default docs/reproduction.md for cpu, docs/reproduction-<profile>.md
+                           otherwise); plots go to images/ beside it
+          --data DIR       data folder (default: the dqmlnet cache; CIFAR-10 in DIR/cifar-10, SVHN in DIR/svhn)
+          --threads N      LibTorch threads (default: all cores)
+          --device NAME    cpu (default) or cuda[:i] with a CUDA build of LibTorch
+          --seed N         seed of training and attacks (default 0)
+        """;
+
+    /// <summary>Parses <paramref name="args"/>; prints the problem and usage and returns null on an error or --help.</summary>
+    public static ReproductionOptions? Parse(string[] args)
+    {
+        var o = new ReproductionOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Int(int min)
+            {
+                string name = args[i];
+                int v = int.Parse(Value(), CultureInfo.InvariantCulture);
+                return v >= min ? v : throw new ArgumentException($"{name} must be at least {min} (got {v})");
+            }
+            try
+            {
+                o = args[i] switch
+                {
+                    "--profile" => o with { Profile = Value().ToLowerInvariant() },
+                    "--output" => o with { Output = Value() },
+                    "--report" => o with { Report = Value() },
+                    "--data" => o with { DataDirectory = Value() },
+                    "--threads" => o with { Threads = Int(1) },
+                    "--device" => o with { Device = Value() },
+                    "--seed" => o with { Seed = Int(0) },
+                    "--help" or "-h" => null,
+                    _ => throw new ArgumentException($"unknown option '{args[i]}'"),
+                };
+                if (o is null)
+                {
+                    Console.WriteLine(Usage);
+                    return null;
+                }
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                Console.Error.WriteLine(Usage);
+                return null;
+            }
+        }
+        if (!ReproductionProfile.Names.Contains(o.Profile))
+        {
+            Console.Error.WriteLine($"error: unknown profile '{o.Profile}' (known: {string.Join(", ", ReproductionProfile.Names)})");
+            return null;
+        }
+        return o;
+    }
+}

@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using DqMlNet.Attacks;
+using DqMlNet.Data;
+using DqMlNet.Defences;
+using DqMlNet.Evaluators;
+using DqMlNet.Lipschitz;
+using DqMlNet.Models;
+using DqMlNet.Training;
+
+namespace DqMlNet.Samples.PaperReproduction;
+
+/// <summary>One model to train: id, label, architecture and recipe.</summary>
+internal sealed record RunDefinition(string Id, string Label, ModelSpec Spec, DqTrainerOptions Trainer, int? TrainLimit)
+{
+    public string Family => Spec.Mode switch
+    {
+        TrainingMode.FullPrecision => "FP",
+        TrainingMode.Vanilla => "VQ",
+        _ => "DQ",
+    };
+}
+
+/// <summary>
+/// Runs one study: trains every model (resuming from checkpoints), then measures it with the attacks its experiment
+/// needs. Every result goes through the <see cref="ResultStore"/>, so a restart skips what is done.
+/// </summary>
+internal sealed class Study(StudyConfig config, ResultStore store, ReproductionOptions options, TextWriter log)
+{
+    private readonly Dictionary<string, (DqModel Model, TrainedModel Info)> models = new();
+    private readonly Stopwatch clock = new();
+
+    public StudyResults Run(CancellationToken cancellationToken)
+    {
+        clock.Start();
+        Log($"study {config.Name}: results in {store.Root}");
+        using var train = ReproductionProfile.Load(config, DatasetSplit.Train, options.DataDirectory, log, cancellationToken);
+        using var test = ReproductionProfile.Load(config, DatasetSplit.Test, options.DataDirectory, log, cancellationToken);
+        Log($"{train.Count} train / {test.Count} test images; {Math.Min(config.EvalLimit, test.Count)} attacked; {options.Threads} threads");
+        try
+        {
+            var results = new List<ModelResults>();
+            var plan = Plan();
+            var (substitute, _) = Train(plan.Single(r => r.Id == RunIds.Substitute), train, test, cancellationToken);
+            foreach (var run in plan.Where(r => r.Id != RunIds.Substitute))
+            {
+                var (model, info) = Train(run, train, test, cancellationToken);
+                var quick = Measure($"{run.Id}.quick", () => Evaluator(QuickAttacks(), config.Epsilons, amplification: config.KeyEpsilons.Max(), masking: true)
+                    .Evaluate(model, test, cancellationToken: cancellationToken));
+                RobustnessReport? transfer = null, strong = null, squeezed = null;
+                if (NeedsTransfer(run))
+                    transfer = Measure($"{run.Id}.transfer", () => Evaluator(new[] { TransferEntry(substitute) }, config.KeyEpsilons)
+                        .Evaluate(model, test, cancellationToken: cancellationToken));
+                if (NeedsStrong(run))
+                    strong = Measure($"{run.Id}.strong", () => Evaluator(StrongAttacks(model.Spec.IsQuantized, substitute), config.KeyEpsilons)
+                        .Evaluate(model, test, cancellationToken: cancellationToken));
+                if (NeedsSqueezing(run))
+                    squeezed = Measure($"{run.Id}.squeezed", () => Evaluator(AttackSuites.Quick(config.PgdSteps), config.KeyEpsilons)
+                        .Evaluate(new InputSqueezing(new TorchClassifier(model), bitDepth: config.SqueezeBitDepth), test, cancellationToken: cancellationToken));
+                results.Add(new ModelResults(info, quick, strong, transfer, squeezed));
+            }
+            return new StudyResults(config, results, clock.Elapsed);
+        }
+        finally
+        {
+            foreach (var (model, _) in models.Values) model.Dispose();
+        }
+    }
+
+    /// <summary>Every model of the study, in the order they are trained.</summary>
+    public IReadOnlyList<RunDefinition> Plan()
+    {
+        var baseTrainer = config.Trainer with { Seed = options.Seed, Threads = options.Threads, Device = options.Device };
+        var runs = new List<RunDefinition>
+        {
+            new(RunIds.Substitute, "FP (seed + 1)", config.BaseSpec with { Mode = TrainingMode.FullPrecision }, baseTrainer with { Seed = options.Seed + 1 }, config.TrainLimit),
+            new(RunIds.Fp, "FP", config.BaseSpec with { Mode = TrainingMode.FullPrecision }, baseTrainer, config.TrainLimit),
+        };
+        foreach (int k in config.Bits)
+        {
+            runs.Add(new(RunIds.Vq(k), RunIds.Label("VQ", k), config.BaseSpec with { Mode = TrainingMode.Vanilla, ActivationBits = k }, baseTrainer, config.TrainLimit));
+            runs.Add(new(RunIds.Dq(k), RunIds.Label("DQ", k), config.BaseSpec with { Mode = TrainingMode.Defensive, ActivationBits = k },
+                baseTrainer with { Beta = config.Beta }, config.TrainLimit));
+        }
+        foreach (double beta in config.BetaSweep.Where(b => b != config.Beta))
+            runs.Add(new(RunIds.DqBeta(config.BetaSweepBits, beta), $"DQ-{config.BetaSweepBits} β={beta:0.#####}",
+                config.BaseSpec with { Mode = TrainingMode.Defensive, ActivationBits = config.BetaSweepBits }, baseTrainer with { Beta = beta }, config.TrainLimit));
+
+        int a = config.AdversarialBits;
+        var adversarial = baseTrainer with { Adversarial = config.AdversarialTraining };
+        runs.Add(new(RunIds.Adversarial(RunIds.Fp), "FP + AT", config.BaseSpec with { Mode = TrainingMode.FullPrecision }, adversarial, config.TrainLimit));
+        runs.Add(new(RunIds.Adversarial(RunIds.Vq(a)), $"VQ-{a} + AT", config.BaseSpec with { Mode = TrainingMode.Vanilla, ActivationBits = a }, adversarial, config.TrainLimit));
+        runs.Add(new(RunIds.Adversarial(RunIds.Dq(a)), $"DQ-{a} + AT", config.BaseSpec with { Mode = TrainingMode.Defensive, ActivationBits = a },
+            adversarial with { Beta = config.Beta }, config.TrainLimit));
+
+        if (config.DeepSpec is { } deep)
+        {
+            var deepTrainer = (config.DeepTrainer ?? config.Trainer) with { Seed = options.Seed, Threads = options.Threads, Device = options.Device };
+            string arch = $"VGG-{deep.Depth}×{deep.WidthFactor:0.##}";
+            runs.Add(new(RunIds.Deep(RunIds.Fp), $"{arch} FP", deep with { Mode = TrainingMode.FullPrecision }, deepTrainer, config.DeepTrainLimit));
+            runs.Add(new(RunIds.Deep(RunIds.Vq(a)), $"{arch} VQ-{a}", deep with { Mode = TrainingMode.Vanilla, ActivationBits = a }, deepTrainer, config.DeepTrainLimit));
+            runs.Add(new(RunIds.Deep(RunIds.Dq(a)), $"{arch} DQ-{a}", deep with { Mode = TrainingMode.Defensive, ActivationBits = a },
+                deepTrainer with { Beta = config.Beta }, config.DeepTrainLimit));
+        }
+        return runs;
+    }
+
+    private bool IsBitSweep(RunDefinition run) =>
+        run.Id == RunIds.Fp || config.Bits.Any(k => run.Id == RunIds.Vq(k) || run.Id == RunIds.Dq(k));
+
+    private bool NeedsTransfer(RunDefinition run) => IsBitSweep(run) || run.Id.StartsWith("at-", StringComparison.Ordinal);
+
+    private bool NeedsStrong(RunDefinition run) =>
+        run.Id == RunIds.Fp || config.StrongBits.Any(k => run.Id == RunIds.Vq(k) || run.Id == RunIds.Dq(k));
+
+    private bool NeedsSqueezing(RunDefinition run)
+    {
+        int a = config.AdversarialBits;
+        return run.Id == RunIds.Fp || run.Id == RunIds.Vq(a) || run.Id == RunIds.Dq(a);
+    }
+
+    private (DqModel Model, TrainedModel Info) Train(RunDefinition run, ImageDataset train, ImageDataset test, CancellationToken cancellationToken)
+    {
+        if (models.TryGetValue(run.Id, out var cached)) return cached;
+        using var subset = run.TrainLimit is int limit && limit < train.Count ? train.Take(limit) : null;
+        var data = subset ?? train;
+        var trainer = new DqTrainer(run.Spec, run.Trainer with { CheckpointDirectory = store.CheckpointDirectory(run.Id) });
+        var watch = Stopwatch.StartNew();
+        // A finished run resumes from its last checkpoint without training; its timing comes from the stored record.
+        var model = trainer.Fit(data, cancellationToken: cancellationToken).Model;
+        watch.Stop();
+        var info = store.GetOrCompute($"{run.Id}.train", () => new TrainedModel
+        {
+            Id = run.Id, Label = run.Label, Family = run.Family, Bits = run.Spec.IsQuantized ? run.Spec.ActivationBits : null,
+            Beta = run.Trainer.Beta, AdversariallyTrained = run.Trainer.Adversarial is not null,
+            Architecture = RobustnessEvaluator.Describe(run.Spec), TrainImages = data.Count, TestImages = test.Count, Epochs = run.Trainer.Epochs,
+            TrainSeconds = watch.Elapsed.TotalSeconds, CleanAccuracy = ModelScoring.Accuracy(model, test),
+            Orthogonality = model.WeightLayers.Sum(l => (double)LipschitzRegularizer.OrthogonalityPenalty(l.Weight).item<float>()),
+        });
+        Log($"{run.Label}: clean accuracy {info.CleanAccuracy:P2}, trained in {info.TrainSeconds:F0} s" +
+            (watch.Elapsed.TotalSeconds < 0.5 * info.TrainSeconds ? " (restored from its checkpoint)" : ""));
+        models[run.Id] = (model, info);
+        return (model, info);
+    }
+
+    private RobustnessReport Measure(string key, Func<RobustnessReport> evaluate)
+    {
+        bool stored = store.Has(key);
+        var watch = Stopwatch.StartNew();
+        var report = store.GetOrCompute(key, evaluate, Log);
+        if (!stored) Log($"{key}: measured in {watch.Elapsed.TotalSeconds:F0} s");
+        return report;
+    }
+
+    private RobustnessEvaluator Evaluator(IReadOnlyList<AttackEntry> attacks, IReadOnlyList<double> epsilons, double? amplification = null, bool masking = false) =>
+        new(new RobustnessOptions
+        {
+            Attacks = attacks, Epsilons = epsilons, Limit = config.EvalLimit, Seed = options.Seed,
+            AmplificationEpsilon = amplification, MaskingChecks = masking,
+        });
+
+    /// <summary>The paper's attacks: FGSM, R+FGSM, BIM and PGD.</summary>
+    private IReadOnlyList<AttackEntry> QuickAttacks() => new[]
+    {
+        AttackEntry.Named("FGSM"), AttackEntry.Named("R+FGSM"), AttackEntry.Named("BIM"), AttackEntry.Named("PGD", config.PgdSteps),
+    };
+
+    private AttackEntry TransferEntry(DqModel substitute) =>
+        new($"Transfer-PGD-{config.PgdSteps}", e => new TransferAttack(new Pgd(e, config.PgdSteps), new TorchClassifier(substitute), "FP (seed + 1)"));
+
+    /// <summary>Every attack at the key ε, so the per-image worst case of this report covers all of them.</summary>
+    private IReadOnlyList<AttackEntry> StrongAttacks(bool quantized, DqModel substitute) =>
+        QuickAttacks().Concat(AttackSuites.Standard(quantized, config.PgdSteps, config.SquareQueries)).Append(TransferEntry(substitute)).ToList();
+
+    private void Log(string message) => log.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {message}");
+}

@@ -15,13 +15,13 @@ namespace DqMlNet.Bench;
 /// </summary>
 internal sealed class Trainee : IDisposable
 {
-    public Trainee(ModelSpec spec, int batch, double beta, int seed = 1)
+    public Trainee(ModelSpec spec, int batch, double beta, int seed = 1, LipschitzOptions? lipschitz = null)
     {
         TorchRuntime.Seed(seed);
         Model = ModelFactory.Create(spec);
         Model.train();
         Optimizer = optim.Adam(Model.parameters(), 1e-3);
-        Regularizer = beta > 0 ? new LipschitzRegularizer(beta) : null;
+        Regularizer = beta > 0 ? new LipschitzRegularizer(beta, lipschitz) : null;
         var gen = new Generator((ulong)seed + 17);
         X = rand(new long[] { batch, spec.Channels, spec.Height, spec.Width }, generator: gen);
         Y = randint(0, spec.NumClasses, new long[] { batch }, dtype: ScalarType.Int64, generator: gen);

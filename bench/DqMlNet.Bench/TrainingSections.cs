@@ -11,6 +11,9 @@ internal static class TrainingSections
 {
     public const double Beta = 2e-3;
 
+    /// <summary>Probe vectors per layer of the stochastic regulariser estimate.</summary>
+    public const int Probes = 4;
+
     /// <summary>Training steps of FP, VQ-4 and DQ-4 (and the DQ regulariser alone), interleaved round-robin.</summary>
     public static void TrainingStep(Results r, Settings s, BenchModel m, double peakGflops, int rounds)
     {
@@ -19,10 +22,11 @@ internal static class TrainingSections
         using var fp = new Trainee(m.In(TrainingMode.FullPrecision), m.Batch, 0);
         using var vq = new Trainee(m.In(TrainingMode.Vanilla), m.Batch, 0);
         using var dq = new Trainee(m.In(TrainingMode.Defensive), m.Batch, Beta);
+        using var dqs = new Trainee(m.In(TrainingMode.Defensive), m.Batch, Beta, lipschitz: new Lipschitz.LipschitzOptions { Probes = Probes });
         long macs = Flops.ForwardMacsPerImage(fp.Model);
         var t = Measure.Interleaved(new (string, Action)[]
         {
-            ("FP", fp.Step), ("VQ-4", vq.Step), ("DQ-4", dq.Step), ("reg", dq.RegularizerOnly),
+            ("FP", fp.Step), ("VQ-4", vq.Step), ("DQ-4", dq.Step), ("reg", dq.RegularizerOnly), ("DQ-4 stochastic", dqs.Step),
         }, s.Warmup, rounds);
         double fpMs = Measure.Median(t["FP"]), vqMs = Measure.Median(t["VQ-4"]), dqMs = Measure.Median(t["DQ-4"]), regMs = Measure.Median(t["reg"]);
         r.Add(sec, "FP step", fpMs, "ms", $"median of {rounds}");
@@ -31,6 +35,8 @@ internal static class TrainingSections
         r.Add(sec, "regulariser fwd+bwd alone", regMs, "ms", $"{dq.Regularizer!.SelectLayers(dq.Model).Count} layers");
         r.Add(sec, "regulariser share of DQ step", 100 * regMs / dqMs, "%");
         r.Add(sec, "DQ/VQ", Measure.MedianRatio(t["DQ-4"], t["VQ-4"]), "×", "median of per-round ratios");
+        r.Add(sec, $"DQ-4 step, stochastic regulariser ({Probes} probes)", Measure.Median(t["DQ-4 stochastic"]), "ms");
+        r.Add(sec, "DQ stochastic/VQ", Measure.MedianRatio(t["DQ-4 stochastic"], t["VQ-4"]), "×", $"Hutchinson estimate, {Probes} ±1 probes per layer");
         r.Add(sec, "VQ/FP", Measure.MedianRatio(t["VQ-4"], t["FP"]), "×", "median of per-round ratios");
         r.Add(sec, "(VQ+reg)/VQ", (vqMs + regMs) / vqMs, "×", "what DQ/VQ would be if the regulariser were the only extra");
         foreach (var (name, ms) in new[] { ("FP", fpMs), ("VQ-4", vqMs), ("DQ-4", dqMs) })

@@ -39,6 +39,8 @@ internal sealed record StudyConfig
     public required AdversarialTraining AdversarialTraining { get; init; }
     public int AdversarialBits { get; init; } = 4;
     public int SqueezeBitDepth { get; init; } = 3;
+    /// <summary>Probes of the stochastic regulariser estimate for an extra DQ run at <see cref="BetaSweepBits"/> (null: skip).</summary>
+    public int? StochasticProbes { get; init; } = 4;
     /// <summary>A deeper network (FP, VQ, DQ at <see cref="AdversarialBits"/>) for error amplification vs depth (claim C5); null: skip.</summary>
     public ModelSpec? DeepSpec { get; init; }
     public DqTrainerOptions? DeepTrainer { get; init; }

@@ -143,6 +143,19 @@ internal sealed class ReproductionReport(ReproductionProfile profile, Reproducti
             md.AppendLine();
         }
 
+        // 7. Stochastic regulariser.
+        if (s.Find(RunIds.Stochastic(c.BetaSweepBits)) is { } stochastic)
+        {
+            int k = c.BetaSweepBits;
+            md.AppendLine("### 7. Stochastic regulariser estimate").AppendLine();
+            md.AppendLine($"DQ-{k} trained with an unbiased estimate of each layer's ‖G − I‖²_F from {c.StochasticProbes} random ±1 probe vectors " +
+                          "(`LipschitzOptions.Probes`: two matrix–vector products per probe instead of the Gram matrix), same β; step-time ratios are in " +
+                          "[benchmarks.md](benchmarks.md).").AppendLine();
+            AttackTable(new[] { s.Get(RunIds.Vq(k)), s.Get(RunIds.Dq(k)), stochastic }, new[] { "FGSM", pgd }, c.KeyEpsilons, includeTransfer: true);
+            md.AppendLine($"Σ‖WWᵀ−I‖²_F after training: VQ-{k} {s.Get(RunIds.Vq(k)).Model.Orthogonality:F1}, DQ-{k} exact {s.Get(RunIds.Dq(k)).Model.Orthogonality:F1}, " +
+                          $"stochastic {stochastic.Model.Orthogonality:F1}.").AppendLine();
+        }
+
         // Warnings and timings.
         md.AppendLine("### Gradient-masking checks").AppendLine();
         var warnings = s.Models.SelectMany(m => new[] { m.Quick, m.Strong, m.Transfer, m.Squeezed }.Where(r => r is not null)

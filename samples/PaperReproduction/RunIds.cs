@@ -15,6 +15,8 @@ internal static class RunIds
 
     public static string DqBeta(int bits, double beta) => $"dq{bits}-beta{beta.ToString("0.#####", CultureInfo.InvariantCulture)}";
 
+    public static string Stochastic(int bits) => $"dq{bits}-stochastic";
+
     public static string Adversarial(string id) => $"at-{id}";
 
     public static string Deep(string id) => $"vgg-{id}";

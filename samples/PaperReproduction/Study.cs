@@ -85,6 +85,11 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
             runs.Add(new(RunIds.DqBeta(config.BetaSweepBits, beta), $"DQ-{config.BetaSweepBits} β={beta:0.#####}",
                 config.BaseSpec with { Mode = TrainingMode.Defensive, ActivationBits = config.BetaSweepBits }, baseTrainer with { Beta = beta }, config.TrainLimit));
 
+        if (config.StochasticProbes is int probes)
+            runs.Add(new(RunIds.Stochastic(config.BetaSweepBits), $"DQ-{config.BetaSweepBits} stochastic ({probes} probes)",
+                config.BaseSpec with { Mode = TrainingMode.Defensive, ActivationBits = config.BetaSweepBits },
+                baseTrainer with { Beta = config.Beta, Lipschitz = new LipschitzOptions { Probes = probes } }, config.TrainLimit));
+
         int a = config.AdversarialBits;
         var adversarial = baseTrainer with { Adversarial = config.AdversarialTraining };
         runs.Add(new(RunIds.Adversarial(RunIds.Fp), "FP + AT", config.BaseSpec with { Mode = TrainingMode.FullPrecision }, adversarial, config.TrainLimit));
@@ -107,7 +112,8 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
     private bool IsBitSweep(RunDefinition run) =>
         run.Id == RunIds.Fp || config.Bits.Any(k => run.Id == RunIds.Vq(k) || run.Id == RunIds.Dq(k));
 
-    private bool NeedsTransfer(RunDefinition run) => IsBitSweep(run) || run.Id.StartsWith("at-", StringComparison.Ordinal);
+    private bool NeedsTransfer(RunDefinition run) =>
+        IsBitSweep(run) || run.Id.StartsWith("at-", StringComparison.Ordinal) || run.Id == RunIds.Stochastic(config.BetaSweepBits);
 
     private bool NeedsStrong(RunDefinition run) =>
         run.Id == RunIds.Fp || config.StrongBits.Any(k => run.Id == RunIds.Vq(k) || run.Id == RunIds.Dq(k));

@@ -1,5 +1,6 @@
-// Quickstart: trains SmallCnn on Fashion-MNIST as FP, VQ-4 and DQ-4, attacks all three with the same attacks and
-// compares clean and robust accuracy, error amplification and spectral norms; exports each model to ONNX.
+// Quickstart: trains SmallCnn on Fashion-MNIST as FP, VQ-4 and DQ-4 through the ML.NET stage (mlContext.DefensiveQuantize),
+// saves each fitted pipeline as an ML.NET zip and an ONNX file, attacks all three with the same attacks and compares
+// clean and robust accuracy, error amplification and spectral norms.
 // Usage: dotnet run -c Release --project samples/Quickstart -- [--help for the options]
 using System.Diagnostics;
 using System.Globalization;
@@ -9,8 +10,11 @@ using DqMlNet.Evaluators;
 using DqMlNet.Lipschitz;
 using DqMlNet.Models;
 using DqMlNet.Samples.Quickstart;
+using DqMlNet.Trainers;
 using DqMlNet.Training;
+using DqMlNet.Transforms;
 using DqMlNet.Transforms.Onnx;
+using Microsoft.ML;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -47,6 +51,8 @@ namespace DqMlNet.Samples.Quickstart
     internal sealed record ModelRun(string Name, string Label, ModelSpec Spec, double Beta)
     {
         public double CleanAccuracy { get; set; }
+        public double MlNetAccuracy { get; set; }
+        public double MlNetLogLoss { get; set; }
         public double Orthogonality { get; set; }
         public RobustnessReport? Report { get; set; }
         public double? OnnxAccuracy { get; set; }
@@ -68,10 +74,15 @@ namespace DqMlNet.Samples.Quickstart
             ui.Line($"DqMlNet quickstart — output: {output}");
             var total = Stopwatch.StartNew();
             var files = FashionMnist.EnsureAvailable(options.DataDirectory, log: Console.Out, cancellationToken: cancellationToken);
-            using var train = files.Load(DatasetSplit.Train, FashionMnist.ClassNames, options.TrainLimit);
+            string dataDirectory = Path.GetDirectoryName(files.TrainImages)!;
+            var ml = new MLContext(seed: options.Seed);
+            // ML.NET views for training and clean metrics; the attacks run on tensors of the same test images.
+            var trainView = ml.Data.LoadFashionMnist(DatasetSplit.Train, dataDirectory, options.TrainLimit);
+            var testView = ml.Data.LoadFashionMnist(DatasetSplit.Test, dataDirectory, options.TestLimit);
             using var test = files.Load(DatasetSplit.Test, FashionMnist.ClassNames, options.TestLimit);
+            int trainCount = options.TrainLimit is int limit ? Math.Min(limit, 60_000) : 60_000;
             int evalCount = Math.Min(options.EvalLimit, test.Count);
-            ui.Line($"Fashion-MNIST from {files.Source}: {train.Count} train images, {test.Count} test images " +
+            ui.Line($"Fashion-MNIST from {files.Source}: {trainCount} train images, {test.Count} test images " +
                     $"({evalCount} attacked), {options.Threads} threads");
 
             var baseSpec = new ModelSpec
@@ -89,13 +100,20 @@ namespace DqMlNet.Samples.Quickstart
             foreach (var run in runs)
             {
                 ui.Heading($"{run.Label}: {RobustnessEvaluator.Describe(run.Spec)}{(run.Beta > 0 ? $", β = {run.Beta}" : "")}");
-                var model = TrainModel(run, train, cancellationToken);
-                try
+                using var fitted = TrainModel(ml, run, trainView, cancellationToken);
+                var model = fitted.LastTransformer.Model;
                 {
+                    var zipPath = Path.Combine(output, $"{run.Name}.zip");
+                    SaveZip(ml, fitted, trainView.Schema, zipPath);
+                    var metrics = ml.MulticlassClassification.Evaluate(fitted.Transform(testView));
+                    run.MlNetAccuracy = metrics.MicroAccuracy;
+                    run.MlNetLogLoss = metrics.LogLoss;
                     run.CleanAccuracy = ModelScoring.Accuracy(model, test);
                     run.Orthogonality = model.WeightLayers.Sum(l => LipschitzRegularizer.OrthogonalityPenalty(l.Weight).item<float>());
                     ui.Line($"{run.Label}: clean accuracy {run.CleanAccuracy:P2} ({test.Count} images), trained in {run.TrainTime.TotalSeconds:F0} s");
-                    var written = new List<string>();
+                    ui.Line($"{run.Label}: saved {Path.GetFileName(zipPath)}; ML.NET Evaluate on the fitted pipeline: micro-accuracy " +
+                            $"{metrics.MicroAccuracy:P2}, log-loss {metrics.LogLoss:F3}");
+                    var written = new List<string> { zipPath };
                     if (options.Onnx) written.Add(ExportOnnx(run, model, test, evalCount, output));
                     Evaluate(run, model, test, cancellationToken);
                     var jsonPath = Path.Combine(output, $"{run.Name}.robustness.json");
@@ -105,10 +123,6 @@ namespace DqMlNet.Samples.Quickstart
                     ui.Line($"{run.Label}: " + string.Join(", ", options.SuiteEpsilons.Select(e =>
                         $"PGD-{options.PgdSteps} {Percent(run.Report!.RobustAccuracy($"PGD-{options.PgdSteps}", e))} / worst case " +
                         $"{Percent(run.Report.WorstCaseAccuracy(e))} at ε = {e}")) + $" (evaluated in {run.EvalTime.TotalSeconds:F0} s)");
-                }
-                finally
-                {
-                    model.Dispose();
                 }
             }
 
@@ -121,7 +135,7 @@ namespace DqMlNet.Samples.Quickstart
             total.Stop();
             var table = SummaryTable.Build(runs, options, test.Count, evalCount);
             var summaryPath = Path.Combine(output, "summary.md");
-            var summary = SummaryTable.Markdown(table, runs, options, files.Source, train.Count, test.Count, evalCount, total.Elapsed);
+            var summary = SummaryTable.Markdown(table, runs, options, files.Source, trainCount, test.Count, evalCount, total.Elapsed);
             AtomicFile.WriteAllBytes(summaryPath, Encoding.UTF8.GetBytes(summary));
 
             ui.Line();
@@ -137,18 +151,36 @@ namespace DqMlNet.Samples.Quickstart
             return 0;
         }
 
-        private DqModel TrainModel(ModelRun run, ImageDataset train, CancellationToken cancellationToken)
+        /// <summary>The ML.NET pipeline: the text label to a key (class order kept), then the DefensiveQuantize stage.</summary>
+        private FittedPipeline TrainModel(MLContext ml, ModelRun run, IDataView train, CancellationToken cancellationToken)
         {
-            var trainerOptions = new DqTrainerOptions
-            {
-                Epochs = options.Epochs, BatchSize = 128, LearningRate = options.LearningRate, Beta = run.Beta, Seed = options.Seed,
-                Threads = options.Threads,
-            };
+            var classes = ml.Data.LoadFromEnumerable(FashionMnist.ClassNames.Select(name => new ClassName { Label = name }));
+            var estimator = ml.Transforms.Conversion.MapValueToKey("Label", keyData: classes)
+                .Append(ml.DefensiveQuantize(new DefensiveQuantizationEstimator.Options
+                {
+                    Mode = run.Spec.Mode, ActivationBits = run.Spec.ActivationBits, Beta = run.Beta, MaxEpoch = options.Epochs, BatchSize = 128,
+                    LearningRate = options.LearningRate, Seed = options.Seed, Threads = options.Threads,
+                    ImageChannels = run.Spec.Channels, ImageHeight = run.Spec.Height, ImageWidth = run.Spec.Width,
+                    Mean = run.Spec.Mean, Std = run.Spec.Std,
+                }));
             var clock = Stopwatch.StartNew();
-            var result = ui.Stage($"{run.Label} train", update =>
-                new DqTrainer(run.Spec, trainerOptions).Fit(train, progress: new TrainingReporter(update), cancellationToken: cancellationToken));
+            var fitted = ui.Stage($"{run.Label} train", update =>
+            {
+                // The estimator reports through its options; cancellation is checked between progress reports.
+                var stage = (DefensiveQuantizationEstimator)estimator.LastEstimator;
+                stage.TrainerOptions.Progress = new TrainingReporter(update, cancellationToken);
+                return estimator.Fit(train);
+            });
             run.TrainTime = clock.Elapsed;
-            return result.Model;
+            return new FittedPipeline(fitted);
+        }
+
+        /// <summary>Saves the fitted pipeline as an ML.NET zip (atomically: a failed save leaves an older file intact).</summary>
+        private static void SaveZip(MLContext ml, FittedPipeline fitted, DataViewSchema inputSchema, string path)
+        {
+            string temp = path + ".tmp";
+            ml.Model.Save(fitted.Chain, inputSchema, temp);
+            File.Move(temp, path, overwrite: true);
         }
 
         private string ExportOnnx(ModelRun run, DqModel model, ImageDataset test, int evalCount, string output)
@@ -175,61 +207,66 @@ namespace DqMlNet.Samples.Quickstart
         private void Evaluate(ModelRun run, DqModel model, ImageDataset test, CancellationToken cancellationToken)
         {
             var quick = AttackSuites.Quick(options.PgdSteps);
-            var full = quick.Concat(AttackSuites.Standard(model.Spec.IsQuantized, options.PgdSteps, options.SquareQueries)).ToList();
-            var sweepOnly = options.Epsilons.Except(options.SuiteEpsilons).ToList();
+            var suite = quick.Concat(AttackSuites.Standard(model.Spec.IsQuantized, options.PgdSteps, options.SquareQueries)).ToList();
+            var allEpsilons = options.Epsilons.Union(options.SuiteEpsilons).OrderBy(e => e).ToList();
             string description = RobustnessEvaluator.Describe(model.Spec) + (run.Beta > 0 ? $", β = {run.Beta}" : "");
             var clock = Stopwatch.StartNew();
             run.Report = ui.Stage($"{run.Label} attack", update =>
             {
-                double share = sweepOnly.Count == 0 ? 1 : 0.9;
-                // Every attack at the suite's ε, so the per-example worst case there covers all of them ...
-                var main = new RobustnessEvaluator(new RobustnessOptions
-                {
-                    Attacks = full, Epsilons = options.SuiteEpsilons, Limit = options.EvalLimit, Seed = options.Seed,
-                    AmplificationEpsilon = AmplificationEpsilon, MaskingChecks = true, ModelDescription = description,
-                }).Evaluate(model, test, new EvaluationReporter(update, 0, share), cancellationToken);
-                if (sweepOnly.Count == 0) return main;
-                // ... and FGSM/PGD at the remaining ε of the sweep.
+                // FGSM and PGD on every image at every ε (exact per-attack numbers, masking checks, error amplification) ...
                 var sweep = new RobustnessEvaluator(new RobustnessOptions
                 {
-                    Attacks = quick, Epsilons = sweepOnly, Limit = options.EvalLimit, Seed = options.Seed,
-                    AmplificationEpsilon = null, MaskingChecks = false, ModelDescription = description,
-                }).Evaluate(model, test, new EvaluationReporter(update, share, 1 - share), cancellationToken);
-                return Merge(main, sweep);
+                    Attacks = quick, Epsilons = allEpsilons, Limit = options.EvalLimit, Seed = options.Seed,
+                    AmplificationEpsilon = AmplificationEpsilon, MaskingChecks = true, ModelDescription = description,
+                }).Evaluate(model, test, new EvaluationReporter(update, 0, 0.3), cancellationToken);
+                // ... then the whole suite at the suite's ε in AutoAttack's cascade: each attack only on the images every
+                // earlier one failed on. The per-image worst case is the same as running everything on every image, for a
+                // fraction of the cost once most images are broken.
+                var cascade = new RobustnessEvaluator(new RobustnessOptions
+                {
+                    Attacks = suite, Epsilons = options.SuiteEpsilons, Limit = options.EvalLimit, Seed = options.Seed,
+                    AmplificationEpsilon = null, MaskingChecks = false, ModelDescription = description, Cascade = true,
+                }).Evaluate(model, test, new EvaluationReporter(update, 0.3, 0.7), cancellationToken);
+                return Merge(sweep, cascade, quick.Select(a => a.Name).ToHashSet());
             });
             run.EvalTime = clock.Elapsed;
         }
 
-        /// <summary>One report from the suite run and the FGSM/PGD sweep (the worst case at each ε lists the attacks it covers).</summary>
-        private static RobustnessReport Merge(RobustnessReport main, RobustnessReport sweep)
+        /// <summary>
+        /// One report: the sweep's exact FGSM/PGD rows, the cascade's (cumulative) rows of the other attacks, and the
+        /// cascade's worst case, which covers every attack.
+        /// </summary>
+        private static RobustnessReport Merge(RobustnessReport sweep, RobustnessReport cascade, IReadOnlySet<string> sweepAttacks) => sweep with
         {
-            var attacks = main.Attacks.Concat(sweep.Attacks).OrderBy(a => a.Epsilon).ToList();
-            var warnings = main.Warnings.ToList();
-            // The monotonicity check of the evaluator, over the merged ε grid.
-            foreach (var group in attacks.GroupBy(a => a.Name))
-            {
-                var ordered = group.OrderBy(a => a.Epsilon).ToList();
-                for (int i = 1; i < ordered.Count; i++)
-                    if (ordered[i].RobustAccuracy > ordered[i - 1].RobustAccuracy + 0.02)
-                        warnings.Add($"{group.Key}: robust accuracy rises from {ordered[i - 1].RobustAccuracy:P1} at ε = {ordered[i - 1].Epsilon:0.####} " +
-                                     $"to {ordered[i].RobustAccuracy:P1} at ε = {ordered[i].Epsilon:0.####}; a larger budget cannot help the model unless the attack is failing (gradient masking?).");
-            }
-            return main with
-            {
-                Attacks = attacks,
-                WorstCase = main.WorstCase.Concat(sweep.WorstCase).OrderBy(w => w.Epsilon).ToList(),
-                Warnings = warnings.Distinct().ToList(),
-            };
-        }
+            Attacks = sweep.Attacks.Concat(cascade.Attacks.Where(a => !sweepAttacks.Contains(a.Name))).OrderBy(a => a.Epsilon).ToList(),
+            WorstCase = cascade.WorstCase,
+            Warnings = sweep.Warnings.Concat(cascade.Warnings).Distinct().ToList(),
+        };
 
         private static string Percent(double? value) => value is double v ? v.ToString("P1", CultureInfo.InvariantCulture) : "–";
     }
 
+    /// <summary>A fitted pipeline (key label → DQ stage) that disposes the stage's TorchSharp model and ONNX session.</summary>
+    internal sealed class FittedPipeline(Microsoft.ML.Data.TransformerChain<DqTransformer> chain) : IDisposable
+    {
+        public ITransformer Chain { get; } = chain;
+        public DqTransformer LastTransformer { get; } = chain.LastTransformer;
+        public IDataView Transform(IDataView input) => Chain.Transform(input);
+        public void Dispose() => LastTransformer.Dispose();
+    }
+
+    /// <summary>A row of the key-order table of MapValueToKey.</summary>
+    internal sealed class ClassName
+    {
+        public string Label { get; set; } = "";
+    }
+
     /// <summary>Forwards trainer progress to a stage.</summary>
-    internal sealed class TrainingReporter(StageUpdate update) : IProgress<TrainingProgress>
+    internal sealed class TrainingReporter(StageUpdate update, CancellationToken cancellationToken = default) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress p)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             double fraction = (p.Epoch - 1 + (double)p.Batch / p.Batches) / p.Epochs;
             update(fraction, $"epoch {p.Epoch}/{p.Epochs}, CE {p.CrossEntropy:F3}, reg {p.Regularizer:F4}, train acc {p.TrainAccuracy:P1}, " +
                              $"{p.ImagesPerSecond:F0} img/s", p.IsEpochEnd);

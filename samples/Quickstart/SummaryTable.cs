@@ -39,6 +39,7 @@ internal static class SummaryTable
 
         string pgd = $"PGD-{options.PgdSteps}";
         Accuracy($"clean ({testCount} test images)", r => r.CleanAccuracy);
+        Accuracy($"clean, ML.NET Evaluate of the zip's pipeline ({testCount})", r => r.MlNetAccuracy);
         Accuracy($"clean (attacked {evalCount})", r => r.Report!.CleanAccuracy);
         var epsilons = options.Epsilons.Union(options.SuiteEpsilons).OrderBy(e => e).ToList();
         foreach (var e in epsilons) Accuracy($"FGSM ε={E(e)}", r => r.Report!.RobustAccuracy("FGSM", e));
@@ -83,6 +84,8 @@ internal static class SummaryTable
     {
         var sb = new StringBuilder();
         sb.AppendLine("# DqMlNet quickstart: FP vs VQ-4 vs DQ-4 on Fashion-MNIST").AppendLine();
+        sb.AppendLine("Each model is trained through the ML.NET stage (`mlContext.DefensiveQuantize`) and saved as an ML.NET zip " +
+                      "(`fp.zip`, `vq4.zip`, `dq4.zip`: `mlContext.Model.Load` reads them in any process) and as ONNX.").AppendLine();
         sb.AppendLine($"Fashion-MNIST ({source}), {trainCount} train / {testCount} test images. SmallCnn (no BatchNorm), Adam {options.LearningRate}, " +
                          $"batch 128, {options.Epochs} epoch(s), seed {options.Seed}, {options.Threads} threads. VQ-4/DQ-4: 4-bit quantized ReLU6 " +
                          $"activations, float weights; DQ-4: Lipschitz regularisation β = {options.Beta} on every conv/linear layer.").AppendLine();
@@ -90,8 +93,9 @@ internal static class SummaryTable
                          $"FGSM and PGD-{options.PgdSteps} (step 2.5ε/{options.PgdSteps}, random start) at ε ∈ {{{string.Join(", ", options.Epsilons.Union(options.SuiteEpsilons).OrderBy(e => e).Select(E))}}}; " +
                          $"at ε ∈ {{{string.Join(", ", options.SuiteEpsilons.Select(E))}}} also APGD-CE ({5 * options.PgdSteps} steps), APGD-T ({5 * options.PgdSteps} steps, 3 target classes), " +
                          $"Square ({options.SquareQueries} queries) and, for the quantized models, PGD-{options.PgdSteps} with smooth-proxy (BPDA) gradients. " +
-                         "The worst case counts an image as robust only if every one of these attacks fails on it. Robust accuracy is the fraction of all attacked images " +
-                         "(misclassified clean images count as failures).").AppendLine();
+                         "The worst case counts an image as robust only if every one of these attacks fails on it; the suite runs in AutoAttack's cascade (each attack " +
+                         "only on the images every earlier one failed on, so its rows in the per-model reports are cumulative). Robust accuracy is the fraction of all " +
+                         "attacked images (misclassified clean images count as failures).").AppendLine();
         sb.Append(DqMlNet.Samples.Quickstart.Markdown.Table(table.Header, table.Rows)).AppendLine();
         if (options.Onnx)
             sb.AppendLine("ONNX: `fp.onnx` is a float graph; `vq4.onnx`/`dq4.onnx` are QDQ graphs with the exact 4-bit activation grid and " +

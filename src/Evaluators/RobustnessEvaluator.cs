@@ -95,15 +95,24 @@ public sealed class RobustnessEvaluator
         var robust = new Dictionary<(string, double), bool[]>();
         foreach (double epsilon in epsilons)
         {
-            foreach (var entry in attacks)
+            var alive = cleanCorrect; // images no attack at this ε has fooled yet (cascade only)
+            for (int a = 0; a < attacks.Count; a++)
             {
+                var entry = attacks[a];
                 var attack = entry.Create(epsilon);
                 attack.Seed = Options.Seed;
                 var target = entry.SmoothProxy ? proxy : main;
-                var (result, correct) = RunAttack(entry, attack, target, main, x, y, labels, cleanCorrect, cancellationToken,
-                    () => progress?.Report(new EvaluationProgress(entry.Name, epsilon, ++done, totalSteps)));
+                void Tick() => progress?.Report(new EvaluationProgress(entry.Name, epsilon, ++done, totalSteps));
+                AttackResult result;
+                bool[] correct;
+                if (Options.Cascade && a > 0)
+                    (result, correct) = RunOnSurvivors(entry, attack, target, main, x, y, labels, alive, cancellationToken, Tick, batches);
+                else
+                    (result, correct) = RunAttack(entry, attack, target, main, x, y, labels, cleanCorrect, cancellationToken, Tick);
+                if (Options.Cascade) result = result with { Cumulative = true };
                 results.Add(result);
                 robust[(entry.Name, epsilon)] = correct;
+                alive = correct;
             }
         }
 
@@ -152,6 +161,43 @@ public sealed class RobustnessEvaluator
         };
     }
 
+    /// <summary>
+    /// Cascade step: attacks only the images in <paramref name="alive"/> and maps the outcome back to all n images
+    /// (those already fooled stay fooled). Norms and queries average over the attacked images.
+    /// </summary>
+    private (AttackResult Result, bool[] RobustCorrect) RunOnSurvivors(AttackEntry entry, Attack attack, IClassifier attacked, IClassifier judge,
+        Tensor x, Tensor y, long[] labels, bool[] alive, CancellationToken cancellationToken, Action onBatch, int batches)
+    {
+        int n = labels.Length;
+        var survivors = Enumerable.Range(0, n).Where(i => alive[i]).ToArray();
+        var correct = new bool[n];
+        AttackResult result;
+        if (survivors.Length == 0)
+        {
+            result = new AttackResult
+            {
+                Name = entry.Name, Settings = attack.Describe() + "; nothing left to attack", Epsilon = attack.Epsilon,
+                Norm = attack.Norm == AttackNorm.LInf ? "Linf" : "L2", SuccessRate = 0,
+            };
+        }
+        else
+        {
+            using var scope = NewDisposeScope();
+            var index = tensor(survivors.Select(i => (long)i).ToArray());
+            var (sub, subCorrect) = RunAttack(entry, attack, attacked, judge, x.index_select(0, index), y.index_select(0, index),
+                survivors.Select(i => labels[i]).ToArray(), survivors.Select(_ => true).ToArray(), cancellationToken, () => { });
+            for (int j = 0; j < survivors.Length; j++) correct[survivors[j]] = subCorrect[j];
+            int robust = correct.Count(c => c);
+            result = sub with
+            {
+                RobustAccuracy = (double)robust / n,
+                SuccessRate = (double)(survivors.Length - robust) / survivors.Length,
+            };
+        }
+        for (int b = 0; b < batches; b++) onBatch(); // progress counts the full run's batches
+        return (result with { Attacked = survivors.Length }, correct);
+    }
+
     private (AttackResult Result, bool[] RobustCorrect) RunAttack(AttackEntry entry, Attack attack, IClassifier attacked, IClassifier judge,
         Tensor x, Tensor y, long[] labels, bool[] cleanCorrect, CancellationToken cancellationToken, Action onBatch)
     {
@@ -194,6 +240,7 @@ public sealed class RobustnessEvaluator
             MaxPerturbation = normMax,
             MeanQueries = hasQueries ? (double)querySum / n : null,
             Seconds = clock.Elapsed.TotalSeconds,
+            Attacked = n,
         };
         return (result, correct);
     }

@@ -30,6 +30,14 @@ public sealed record RobustnessOptions
     /// <summary>Accuracy difference (fraction) above which a masking check fires.</summary>
     public double MaskingTolerance { get; init; } = 0.02;
 
+    /// <summary>
+    /// AutoAttack's order of work: at each ε, every attack after the first runs only on the images that all earlier
+    /// attacks (in <see cref="Attacks"/> order) failed to fool. The worst case is identical to the full run's, the cost
+    /// falls with every image already broken, but each attack's robust accuracy becomes cumulative ("after this attack
+    /// and all before it"), flagged by <see cref="AttackResult.Cumulative"/>. Off by default.
+    /// </summary>
+    public bool Cascade { get; init; }
+
     /// <summary>Free-text description of the model for the report.</summary>
     public string? ModelDescription { get; init; }
 

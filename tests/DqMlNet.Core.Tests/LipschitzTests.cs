@@ -68,6 +68,33 @@ public class LipschitzTests
     }
 
     [Fact]
+    public void StochasticPenaltyIsAnUnbiasedEstimateWithAnUnbiasedGradient()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        foreach (var shape in new[] { new long[] { 16, 3, 3, 3 }, new long[] { 64, 20 } }) // row Gram and column Gram
+        {
+            var w = (randn(shape) * 0.3).requires_grad_(true);
+            var exact = LipschitzRegularizer.OrthogonalityPenalty(w);
+            exact.backward();
+            var exactGrad = w.grad!.clone();
+            w.grad!.zero_();
+            // Many probes in one call: the mean of ‖(G − I)v‖² converges to ‖G − I‖²_F.
+            var estimate = LipschitzRegularizer.StochasticPenalty(w, 4000);
+            estimate.backward();
+            double rel = Math.Abs(estimate.item<float>() - exact.item<float>()) / exact.item<float>();
+            Assert.True(rel < 0.05, $"shape [{string.Join(",", shape)}]: estimate {estimate.item<float>()} vs exact {exact.item<float>()}");
+            double cos = (w.grad!.flatten().dot(exactGrad.flatten()) / (w.grad!.norm() * exactGrad.norm())).item<float>();
+            Assert.True(cos > 0.98, $"gradient direction off: cos = {cos:F3}");
+            // A few probes are noisy but still a penalty: positive, and zero for an orthogonal matrix.
+            Assert.True(LipschitzRegularizer.StochasticPenalty(w, 2).item<float>() > 0);
+        }
+        var q = linalg.qr(randn(12, 12)).Q;
+        Assert.Equal(0f, LipschitzRegularizer.StochasticPenalty(q, 3).item<float>(), 3);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LipschitzRegularizer(1e-3, new LipschitzOptions { Probes = 0 }));
+    }
+
+    [Fact]
     public void PowerIterationMatchesTheLargestSingularValue()
     {
         using var scope = NewDisposeScope();

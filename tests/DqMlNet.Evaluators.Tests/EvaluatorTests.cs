@@ -41,6 +41,39 @@ public class EvaluatorTests(TrainedModels models) : IClassFixture<TrainedModels>
     }
 
     [Fact]
+    public void CascadeAttacksOnlySurvivorsAndKeepsTheWorstCase()
+    {
+        var attacks = new[] { AttackEntry.Named("FGSM"), AttackEntry.Named("PGD", steps: 10), new AttackEntry("APGD-CE", e => new Apgd(e, 30)) };
+        var options = new RobustnessOptions
+        {
+            Attacks = attacks, Epsilons = new[] { 0.05, 0.1 }, Limit = 300, Seed = 1, MaskingChecks = false, AmplificationEpsilon = null,
+        };
+        var full = new RobustnessEvaluator(options).Evaluate(models.Vq, models.Test);
+        var cascade = new RobustnessEvaluator(options with { Cascade = true }).Evaluate(models.Vq, models.Test);
+
+        Assert.All(full.Attacks, a => Assert.False(a.Cumulative));
+        Assert.All(cascade.Attacks, a => Assert.True(a.Cumulative));
+        foreach (double e in options.Epsilons)
+        {
+            var rows = attacks.Select(a => cascade.Attacks.Single(r => r.Name == a.Name && r.Epsilon == e)).ToList();
+            // The first attack sees every image, so its row equals the full run's.
+            Assert.Equal(full.RobustAccuracy("FGSM", e), rows[0].RobustAccuracy);
+            Assert.Equal(300, rows[0].Attacked);
+            for (int i = 1; i < rows.Count; i++)
+            {
+                // Each later attack perturbs exactly the images robust so far, and can only lower the cumulative accuracy.
+                Assert.Equal((int)Math.Round(rows[i - 1].RobustAccuracy * 300), rows[i].Attacked);
+                Assert.True(rows[i].RobustAccuracy <= rows[i - 1].RobustAccuracy);
+            }
+            Assert.Equal(rows[^1].RobustAccuracy, cascade.WorstCaseAccuracy(e)!.Value, 9);
+            // Same attacks, fewer images: the worst case agrees with the full run's within attack randomness (2 points).
+            Assert.InRange(cascade.WorstCaseAccuracy(e)!.Value - full.WorstCaseAccuracy(e)!.Value, -0.02, 0.02);
+            Assert.True(rows.Skip(1).Sum(r => r.Attacked!.Value) < 2 * 300, "the cascade attacked as many images as the full run");
+        }
+        Assert.Contains("(cumulative)", ReportWriter.ToMarkdown(cascade));
+    }
+
+    [Fact]
     public void SquareWithScoresOnlyLowersFullPrecisionAccuracyByThirtyPoints()
     {
         var blackBox = new ScoresOnly(new TorchClassifier(models.Fp));

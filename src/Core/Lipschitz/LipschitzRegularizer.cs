@@ -18,6 +18,9 @@ public sealed class LipschitzRegularizer
                 "β must be a finite number ≥ 0; the paper's range is about 3e-4 to 2e-3.");
         Beta = beta;
         Options = options ?? new LipschitzOptions();
+        if (Options.Probes is < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), Options.Probes,
+                "LipschitzOptions.Probes must be at least 1 (or null for the exact penalty); 4 is a good start.");
     }
 
     /// <summary>Regularisation strength β.</summary>
@@ -50,7 +53,7 @@ public sealed class LipschitzRegularizer
         Tensor? sum = null;
         foreach (var w in weights)
         {
-            var term = OrthogonalityPenalty(w, Options.Form);
+            var term = Options.Probes is int probes ? StochasticPenalty(w, probes, Options.Form) : OrthogonalityPenalty(w, Options.Form);
             sum = sum is null ? term : sum.add(term);
         }
         if (sum is null) throw new InvalidOperationException("The Lipschitz regulariser found no conv or linear weights to constrain.");
@@ -70,5 +73,25 @@ public sealed class LipschitzRegularizer
         long n = rowGram ? rows : cols;
         var diff = gram.sub(eye(n, dtype: gram.dtype, device: gram.device));
         return diff.square().sum().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// An unbiased estimate of ‖G − I‖²_F from <paramref name="probes"/> random ±1 vectors v: mean of ‖(G − I)v‖²,
+    /// computed as M(Mᵀv) − v (row Gram) or Mᵀ(Mv) − v without forming G.
+    /// </summary>
+    public static Tensor StochasticPenalty(Tensor weight, int probes, GramForm form = GramForm.SmallerSide)
+    {
+        if (weight.dim() < 2)
+            throw new ArgumentException($"A weight to orthogonalise needs at least 2 dimensions (got shape [{string.Join(", ", weight.shape)}]).", nameof(weight));
+        ArgumentOutOfRangeException.ThrowIfLessThan(probes, 1);
+        using var scope = NewDisposeScope();
+        var m = weight.flatten(1);
+        long rows = m.shape[0], cols = m.shape[1];
+        bool rowGram = form == GramForm.SmallerSide && rows <= cols;
+        long n = rowGram ? rows : cols;
+        Tensor v;
+        using (no_grad()) v = randint(0, 2, new[] { n, (long)probes }, dtype: m.dtype, device: m.device).mul_(2).sub_(1);
+        var av = rowGram ? m.matmul(m.t().matmul(v)) : m.t().matmul(m.matmul(v));
+        return av.sub(v).square().sum().div(probes).MoveToOuterDisposeScope();
     }
 }

@@ -98,5 +98,5 @@ public sealed record DqTrainerOptions
         BatchSize, Optimizer = Optimizer.ToString(), LearningRate, Momentum, WeightDecay, Schedule = Schedule.ToString(),
         StepMilestones, StepGamma, Beta, Lipschitz.IncludeFirstLayer, Lipschitz.IncludeLastLayer, Form = Lipschitz.Form.ToString(),
         Augment, CropPadding, HorizontalFlip, Seed, Adversarial,
-    });
+    }) + (Lipschitz.Probes is int probes ? $";probes={probes}" : ""); // appended so exact-penalty checkpoints keep their fingerprint
 }

@@ -39,13 +39,17 @@ public static class ReportWriter
         sb.Append("|---|").AppendJoin("", epsilons.Select(_ => "---|")).AppendLine();
         foreach (var name in report.Attacks.Select(a => a.Name).Distinct())
         {
-            sb.Append(c, $"| {name} |");
+            bool cumulative = report.Attacks.Any(a => a.Name == name && a.Cumulative);
+            sb.Append(c, $"| {name}{(cumulative ? " (cumulative)" : "")} |");
             foreach (var e in epsilons) sb.Append(c, $" {Format(report.RobustAccuracy(name, e))} |");
             sb.AppendLine();
         }
         sb.Append("| **worst case** |");
         foreach (var e in epsilons) sb.Append(c, $" **{Format(report.WorstCaseAccuracy(e))}** |");
         sb.AppendLine().AppendLine();
+        if (report.Attacks.Any(a => a.Cumulative))
+            sb.AppendLine("Cascade (AutoAttack's order): each attack ran only on the images every earlier attack at that ε failed on; " +
+                          "a cumulative row counts images robust to it and to every attack above it.").AppendLine();
         sb.AppendLine("Settings: " + string.Join("; ", report.Attacks.GroupBy(a => a.Name).Select(g => g.First().Settings))).AppendLine();
         if (report.Layers.Count > 0)
         {

@@ -72,7 +72,7 @@ public sealed record AttackResult
     /// <summary>Fraction of all images still classified correctly.</summary>
     public double RobustAccuracy { get; init; }
 
-    /// <summary>Fraction of clean-correct images the attack fooled.</summary>
+    /// <summary>Fraction of clean-correct images the attack fooled (in a cascade: of the images it attacked).</summary>
     public double SuccessRate { get; init; }
 
     /// <summary>Mean perturbation norm (in the attack's norm) over all images.</summary>
@@ -83,6 +83,15 @@ public sealed record AttackResult
 
     /// <summary>Mean model queries per image for score-based attacks.</summary>
     public double? MeanQueries { get; init; }
+
+    /// <summary>
+    /// True when the attack ran in a cascade (<see cref="RobustnessOptions.Cascade"/>): it attacked only the images every
+    /// earlier attack at this ε failed on, so <see cref="RobustAccuracy"/> counts images robust to it and to all of them.
+    /// </summary>
+    public bool Cumulative { get; init; }
+
+    /// <summary>Images this attack actually perturbed (every evaluated image unless <see cref="Cumulative"/>).</summary>
+    public int? Attacked { get; init; }
 
     /// <summary>Wall-clock seconds.</summary>
     public double Seconds { get; init; }

@@ -80,7 +80,8 @@ namespace DqMlNet.Samples.Quickstart
             var trainView = ml.Data.LoadFashionMnist(DatasetSplit.Train, dataDirectory, options.TrainLimit);
             var testView = ml.Data.LoadFashionMnist(DatasetSplit.Test, dataDirectory, options.TestLimit);
             using var test = files.Load(DatasetSplit.Test, FashionMnist.ClassNames, options.TestLimit);
-            int trainCount = options.TrainLimit is int limit ? Math.Min(limit, 60_000) : 60_000;
+            int trainLabels = IdxFile.ReadLabels(files.TrainLabels).Length;
+            int trainCount = options.TrainLimit is int limit ? Math.Min(limit, trainLabels) : trainLabels;
             int evalCount = Math.Min(options.EvalLimit, test.Count);
             ui.Line($"Fashion-MNIST from {files.Source}: {trainCount} train images, {test.Count} test images " +
                     $"({evalCount} attacked), {options.Threads} threads");
@@ -102,28 +103,26 @@ namespace DqMlNet.Samples.Quickstart
                 ui.Heading($"{run.Label}: {RobustnessEvaluator.Describe(run.Spec)}{(run.Beta > 0 ? $", β = {run.Beta}" : "")}");
                 using var fitted = TrainModel(ml, run, trainView, cancellationToken);
                 var model = fitted.LastTransformer.Model;
-                {
-                    var zipPath = Path.Combine(output, $"{run.Name}.zip");
-                    SaveZip(ml, fitted, trainView.Schema, zipPath);
-                    var metrics = ml.MulticlassClassification.Evaluate(fitted.Transform(testView));
-                    run.MlNetAccuracy = metrics.MicroAccuracy;
-                    run.MlNetLogLoss = metrics.LogLoss;
-                    run.CleanAccuracy = ModelScoring.Accuracy(model, test);
-                    run.Orthogonality = model.WeightLayers.Sum(l => LipschitzRegularizer.OrthogonalityPenalty(l.Weight).item<float>());
-                    ui.Line($"{run.Label}: clean accuracy {run.CleanAccuracy:P2} ({test.Count} images), trained in {run.TrainTime.TotalSeconds:F0} s");
-                    ui.Line($"{run.Label}: saved {Path.GetFileName(zipPath)}; ML.NET Evaluate on the fitted pipeline: micro-accuracy " +
-                            $"{metrics.MicroAccuracy:P2}, log-loss {metrics.LogLoss:F3}");
-                    var written = new List<string> { zipPath };
-                    if (options.Onnx) written.Add(ExportOnnx(run, model, test, evalCount, output));
-                    Evaluate(run, model, test, cancellationToken);
-                    var jsonPath = Path.Combine(output, $"{run.Name}.robustness.json");
-                    ReportWriter.WriteJson(run.Report!, jsonPath);
-                    written.Add(jsonPath);
-                    run.Files = written;
-                    ui.Line($"{run.Label}: " + string.Join(", ", options.SuiteEpsilons.Select(e =>
-                        $"PGD-{options.PgdSteps} {Percent(run.Report!.RobustAccuracy($"PGD-{options.PgdSteps}", e))} / worst case " +
-                        $"{Percent(run.Report.WorstCaseAccuracy(e))} at ε = {e}")) + $" (evaluated in {run.EvalTime.TotalSeconds:F0} s)");
-                }
+                var zipPath = Path.Combine(output, $"{run.Name}.zip");
+                SaveZip(ml, fitted, trainView.Schema, zipPath);
+                var metrics = ml.MulticlassClassification.Evaluate(fitted.Transform(testView));
+                run.MlNetAccuracy = metrics.MicroAccuracy;
+                run.MlNetLogLoss = metrics.LogLoss;
+                run.CleanAccuracy = ModelScoring.Accuracy(model, test);
+                run.Orthogonality = model.WeightLayers.Sum(l => LipschitzRegularizer.OrthogonalityPenalty(l.Weight).item<float>());
+                ui.Line($"{run.Label}: clean accuracy {run.CleanAccuracy:P2} ({test.Count} images), trained in {run.TrainTime.TotalSeconds:F0} s");
+                ui.Line($"{run.Label}: saved {Path.GetFileName(zipPath)}; ML.NET Evaluate on the fitted pipeline: micro-accuracy " +
+                        $"{metrics.MicroAccuracy:P2}, log-loss {metrics.LogLoss:F3}");
+                var written = new List<string> { zipPath };
+                if (options.Onnx) written.Add(ExportOnnx(run, model, test, evalCount, output));
+                Evaluate(run, model, test, cancellationToken);
+                var jsonPath = Path.Combine(output, $"{run.Name}.robustness.json");
+                ReportWriter.WriteJson(run.Report!, jsonPath);
+                written.Add(jsonPath);
+                run.Files = written;
+                ui.Line($"{run.Label}: " + string.Join(", ", options.SuiteEpsilons.Select(e =>
+                    $"PGD-{options.PgdSteps} {Percent(run.Report!.RobustAccuracy($"PGD-{options.PgdSteps}", e))} / worst case " +
+                    $"{Percent(run.Report.WorstCaseAccuracy(e))} at ε = {e}")) + $" (evaluated in {run.EvalTime.TotalSeconds:F0} s)");
             }
 
             var models = runs.Select(r => (r.Label, r.Report!)).ToList();

@@ -206,7 +206,9 @@ namespace DqMlNet.Samples.Quickstart
         private void Evaluate(ModelRun run, DqModel model, ImageDataset test, CancellationToken cancellationToken)
         {
             var quick = AttackSuites.Quick(options.PgdSteps);
-            var suite = quick.Concat(AttackSuites.Standard(model.Spec.IsQuantized, options.PgdSteps, options.SquareQueries)).ToList();
+            // Cheap attacks first: in the cascade every image they break is one the expensive APGD runs need not attack.
+            var standard = AttackSuites.Standard(model.Spec.IsQuantized, options.PgdSteps, options.SquareQueries);
+            var suite = quick.Concat(standard.OrderBy(a => a.SmoothProxy ? 0 : a.Name == "Square" ? 1 : 2)).ToList();
             var allEpsilons = options.Epsilons.Union(options.SuiteEpsilons).OrderBy(e => e).ToList();
             string description = RobustnessEvaluator.Describe(model.Spec) + (run.Beta > 0 ? $", β = {run.Beta}" : "");
             var clock = Stopwatch.StartNew();

@@ -46,13 +46,15 @@ internal static class InferenceSection
             float[] pixels = x.data<float>().ToArray();
             int reps = batch == 1 ? (s.Quick ? 100 : 1000) : (s.Quick ? 8 : 30);
             int warm = batch == 1 ? 20 : 3;
-            Action torchFp = () => { using var ng = no_grad(); using var y = fp.call(x); _ = y.data<float>()[0]; };
+            // The dispose scope frees the forward's intermediates at once (without it they wait for the GC: a WRN batch of
+            // 256 leaves gigabytes behind per call).
+            Action torchFp = () => { using var scope = NewDisposeScope(); using var ng = no_grad(); _ = fp.call(x).data<float>()[0]; };
             // TorchSharp and ONNX Runtime are timed in separate interleaved groups: ORT's intra-op threads spin after a
             // run and would slow whatever TorchSharp call follows (measured separately below).
             var torchVariants = new (string, Action)[]
             {
                 ("TorchSharp fp32", torchFp),
-                ("TorchSharp VQ-4 (fake-quant fp32)", () => { using var ng = no_grad(); using var y = vq.call(x); _ = y.data<float>()[0]; }),
+                ("TorchSharp VQ-4 (fake-quant fp32)", () => { using var scope = NewDisposeScope(); using var ng = no_grad(); _ = vq.call(x).data<float>()[0]; }),
             };
             var ortVariants = new (string, Action)[]
             {

@@ -1,3 +1,4 @@
+using DqMlNet.Runtime;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -69,24 +70,30 @@ internal static class MachineSections
     }
 
     /// <summary>
-    /// The glibc malloc trap: re-runs the SmallCnn step probe as child processes without and with
-    /// MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ = 1e9 (alternating, twice each) and compares step times and page faults.
+    /// The glibc malloc trap: re-runs the SmallCnn step probe as child processes with glibc's defaults
+    /// (DQMLNET_MALLOC_TUNING=0), with DqMlNet's default (<see cref="MallocTuning"/>: mallopt at start) and with
+    /// MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ = 1e9 (round-robin) and compares step times and page faults.
     /// </summary>
     public static void MallocCheck(Results r, Settings s)
     {
         const string sec = "7 glibc malloc (SmallCnn b128, child processes)";
         Console.WriteLine($"[{sec}]");
-        var env = new Dictionary<string, string> { ["MALLOC_MMAP_THRESHOLD_"] = "1000000000", ["MALLOC_TRIM_THRESHOLD_"] = "1000000000" };
-        var runs = new Dictionary<string, List<JsonElement>> { ["default"] = new(), ["tuned"] = new() };
-        int pairs = s.Quick ? 2 : 3;
-        for (int i = 0; i < pairs; i++)
+        var variants = new (string Name, Dictionary<string, string> Env, string Label)[]
         {
-            foreach (var (name, vars) in new[] { ("default", (Dictionary<string, string>?)null), ("tuned", env) })
+            ("off", new() { [MallocTuning.DisableVariable] = "0" }, "glibc defaults (DQMLNET_MALLOC_TUNING=0)"),
+            ("dqmlnet", new(), "DqMlNet default (mallopt at start)"),
+            ("env", new() { ["MALLOC_MMAP_THRESHOLD_"] = "1000000000", ["MALLOC_TRIM_THRESHOLD_"] = "1000000000" }, "MALLOC_*_THRESHOLD_=1e9"),
+        };
+        var runs = variants.ToDictionary(v => v.Name, _ => new List<JsonElement>());
+        int rounds = s.Quick ? 2 : 3;
+        for (int i = 0; i < rounds; i++)
+        {
+            foreach (var (name, vars, _) in variants)
             {
                 var (exe, prefix) = SelfCommand();
                 var args = prefix.Concat(new[] { "--child", "malloc-probe", "--threads", s.Threads.ToString(CultureInfo.InvariantCulture) })
                     .Concat(s.Quick ? new[] { "--quick" } : Array.Empty<string>()).ToArray();
-                var (code, stdout, stderr) = RunProcess(exe, args, vars, TimeSpan.FromMinutes(5), clearMalloc: vars is null);
+                var (code, stdout, stderr) = RunProcess(exe, args, vars, TimeSpan.FromMinutes(5), clearMalloc: name != "env");
                 var line = stdout.Split('\n').LastOrDefault(l => l.StartsWith("{\"probe\"", StringComparison.Ordinal));
                 if (code != 0 || line is null)
                 {
@@ -100,18 +107,19 @@ internal static class MachineSections
         foreach (var key in new[] { "fp_ms", "dq_ms" })
         {
             string what = key == "fp_ms" ? "FP" : "DQ-4";
-            double d = Med("default", key), t = Med("tuned", key);
-            r.Add(sec, $"{what} step, default malloc", d, "ms", $"median over {pairs} child runs");
-            r.Add(sec, $"{what} step, MALLOC_*_THRESHOLD_=1e9", t, "ms");
-            r.Add(sec, $"{what} default / tuned", d / t, "×", "> 1 means the env vars help");
+            foreach (var (name, _, label) in variants)
+                r.Add(sec, $"{what} step, {label}", Med(name, key), "ms", name == "off" ? $"median over {rounds} child runs" : "");
+            r.Add(sec, $"{what} glibc defaults / DqMlNet default", Med("off", key) / Med("dqmlnet", key), "×", "> 1 means DqMlNet's tuning helps");
+            r.Add(sec, $"{what} glibc defaults / env vars", Med("off", key) / Med("env", key), "×");
         }
-        r.Add(sec, "minor page faults per DQ step, default", Med("default", "dq_minflt_per_step"), "faults");
-        r.Add(sec, "minor page faults per DQ step, tuned", Med("tuned", "dq_minflt_per_step"), "faults");
-        r.Add(sec, "CPU time per DQ step, default", Med("default", "dq_cpu_ms"), "ms", $"of which kernel {Med("default", "dq_sys_ms"):0.0} ms");
-        r.Add(sec, "CPU time per DQ step, tuned", Med("tuned", "dq_cpu_ms"), "ms", $"of which kernel {Med("tuned", "dq_sys_ms"):0.0} ms");
-        r.Add(sec, "DQ CPU time default / tuned", Med("default", "dq_cpu_ms") / Med("tuned", "dq_cpu_ms"), "×", "robust to other load");
-        r.Add(sec, "RSS after probe, default", Med("default", "rss_mib"), "MiB");
-        r.Add(sec, "RSS after probe, tuned", Med("tuned", "rss_mib"), "MiB");
+        foreach (var (name, _, label) in variants)
+            r.Add(sec, $"minor page faults per DQ step, {label}", Med(name, "dq_minflt_per_step"), "faults");
+        foreach (var (name, _, label) in variants)
+            r.Add(sec, $"CPU time per DQ step, {label}", Med(name, "dq_cpu_ms"), "ms", $"of which kernel {Med(name, "dq_sys_ms"):0.0} ms");
+        r.Add(sec, "DQ CPU time glibc defaults / DqMlNet default", Med("off", "dq_cpu_ms") / Med("dqmlnet", "dq_cpu_ms"), "×", "robust to other load");
+        foreach (var (name, _, label) in variants)
+            r.Add(sec, $"RSS after probe, {label}", Med(name, "rss_mib"), "MiB");
+        r.Add(sec, "mallopt applied in the DqMlNet-default child", Med("dqmlnet", "tuned"), "", "1 = yes");
     }
 
     /// <summary>The child side of <see cref="MallocCheck"/>: SmallCnn FP and DQ steps, page faults, one JSON line.</summary>
@@ -145,6 +153,7 @@ internal static class MachineSections
             ["dq_sys_ms"] = sysMs,
             ["rss_mib"] = Measure.RssMiB(),
             ["mmap_threshold"] = Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") ?? "",
+            ["tuned"] = MallocTuning.Apply() ? 1 : 0,
         });
         Console.WriteLine(json);
         return 0;

@@ -26,6 +26,8 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     return 2;
 }
 
+// The product's default (DqTrainer and RobustnessEvaluator apply it); DQMLNET_MALLOC_TUNING=0 measures without it.
+MallocTuning.Apply();
 TorchRuntime.SetThreads(s.Threads);
 TorchSharp.torch.set_num_interop_threads(1);
 if (s.Child == "malloc-probe") return MachineSections.MallocProbe(s);

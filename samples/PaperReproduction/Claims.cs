@@ -96,9 +96,9 @@ internal sealed class Claims(StudyResults results)
         foreach (int k in Bits)
             foreach (double e in config.KeyEpsilons)
             {
-                parts.Add(Compare($"{results.Pgd} ε = {Eps(e)}, {k} bits", $"DQ-{k}", Pgd(RunIds.Dq(k), e), $"VQ-{k}", Pgd(RunIds.Vq(k), e), N));
+                parts.Add(Compare($"{results.Pgd} ε = {Eps(e)}, {k}-bit", $"DQ-{k}", Pgd(RunIds.Dq(k), e), $"VQ-{k}", Pgd(RunIds.Vq(k), e), N));
                 if (WorstCase(RunIds.Dq(k), e) is double dq && WorstCase(RunIds.Vq(k), e) is double vq)
-                    parts.Add(Compare($"worst case ε = {Eps(e)}, {k} bits", $"DQ-{k}", dq, $"VQ-{k}", vq, N));
+                    parts.Add(Compare($"worst case ε = {Eps(e)}, {k}-bit", $"DQ-{k}", dq, $"VQ-{k}", vq, N));
             }
         return Judge("C2", "DQ is more robust than VQ at every bit width.", parts);
     }
@@ -126,7 +126,7 @@ internal sealed class Claims(StudyResults results)
             var dq = results.Get(RunIds.Dq(k)).Model;
             var vq = results.Get(RunIds.Vq(k)).Model;
             int n = dq.TestImages;
-            var c = Compare($"clean accuracy, {k} bits", $"DQ-{k}", dq.CleanAccuracy, $"VQ-{k}", vq.CleanAccuracy, n);
+            var c = Compare($"clean accuracy, {k}-bit", $"DQ-{k}", dq.CleanAccuracy, $"VQ-{k}", vq.CleanAccuracy, n);
             parts.Add(c with { Holds = dq.CleanAccuracy >= vq.CleanAccuracy, Text = (dq.CleanAccuracy >= vq.CleanAccuracy ? "✓" : "✗") + c.Text[1..] });
         }
         return Judge("C4", "DQ's clean accuracy is ≥ VQ's at low bits (1–3 bits).", parts);
@@ -174,7 +174,7 @@ internal sealed class Claims(StudyResults results)
                 {
                     var dq = results.Get(RunIds.Dq(k)).Robust(attack, e);
                     var vq = results.Get(RunIds.Vq(k)).Robust(attack, e);
-                    if (dq is double d && vq is double v) parts.Add(Compare($"{attack} ε = {Eps(e)}, {k} bits", $"DQ-{k}", d, $"VQ-{k}", v, N));
+                    if (dq is double d && vq is double v) parts.Add(Compare($"{attack} ε = {Eps(e)}, {k}-bit", $"DQ-{k}", d, $"VQ-{k}", v, N));
                 }
         if (results.Find(RunIds.Adversarial(RunIds.Dq(a))) is { } dqAt && results.Find(RunIds.Adversarial(RunIds.Vq(a))) is { } vqAt)
             foreach (double e in config.KeyEpsilons)

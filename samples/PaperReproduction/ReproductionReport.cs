@@ -110,7 +110,7 @@ internal sealed class ReproductionReport(ReproductionProfile profile, Reproducti
         if (s.Find(RunIds.Deep(RunIds.Fp)) is not null)
         {
             var deep = s.Models.Where(m => m.Id.StartsWith("vgg-", StringComparison.Ordinal)).ToList();
-            md.AppendLine($"Deep network ({deep[0].Model.Architecture.Split(',')[0]}, {deep[0].Model.TrainImages} training images):").AppendLine();
+            md.AppendLine($"Deep network ({deep[0].Model.Label.Split(' ')[0]}, {deep[0].Model.TrainImages} training images, {deep[0].Model.Epochs} epochs):").AppendLine();
             AttackTable(deep, new[] { "FGSM", pgd }, c.Epsilons, includeTransfer: false);
             md.AppendLine($"![error amplification, deep network]({link("amplification-deep")})").AppendLine();
         }
@@ -121,7 +121,7 @@ internal sealed class ReproductionReport(ReproductionProfile profile, Reproducti
         {
             var recipe = c.AdversarialTraining;
             md.AppendLine("### 5. DQ + adversarial training").AppendLine();
-            md.AppendLine($"Each batch mixes clean and adversarial cross-entropy ({recipe.Method}-{recipe.Steps} at ε = {Eps(recipe.Epsilon)}, ratio {recipe.Ratio}), same epochs as above.").AppendLine();
+            md.AppendLine($"Each batch mixes clean and adversarial cross-entropy ({recipe.Method.ToString().ToUpperInvariant()}-{recipe.Steps} at ε = {Eps(recipe.Epsilon)}, ratio {recipe.Ratio}), same epochs as above.").AppendLine();
             AttackTable(at, new[] { "FGSM", "R+FGSM", "BIM", pgd }, c.Epsilons, includeTransfer: true);
         }
 

@@ -49,6 +49,7 @@ public sealed class DqTrainer
         ArgumentNullException.ThrowIfNull(train);
         CheckData(train, nameof(train));
         if (validation is not null) CheckData(validation, nameof(validation));
+        MallocTuning.Apply();
         if (Options.Threads is int threads) TorchRuntime.SetThreads(threads);
         var device = TorchRuntime.ParseDevice(Options.Device);
 

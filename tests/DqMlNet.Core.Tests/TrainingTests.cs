@@ -66,10 +66,12 @@ public class TrainingTests
         var dq = new DqTrainer(TestData.SmallCnn(TrainingMode.Defensive), Fast() with { Beta = 2e-2 }).Fit(train).Model;
         double Penalty(DqModel m) => m.WeightLayers.Sum(l => Lipschitz.LipschitzRegularizer.OrthogonalityPenalty(l.Weight).item<float>());
         Assert.True(Penalty(dq) < 0.5 * Penalty(vq), $"DQ penalty {Penalty(dq)} vs VQ {Penalty(vq)}");
-        // The stochastic estimate (4 probes per layer) pulls the exact penalty down as well.
+        // The stochastic estimate (4 probes per layer) pulls the exact penalty down as well, more slowly: Adam scales
+        // steps by the gradient's variance, which the probes add to. Three epochs against VQ's three.
+        var vq3 = new DqTrainer(TestData.SmallCnn(TrainingMode.Vanilla), Fast(epochs: 3)).Fit(train).Model;
         var stochastic = new DqTrainer(TestData.SmallCnn(TrainingMode.Defensive),
-            Fast() with { Beta = 2e-2, Lipschitz = new Lipschitz.LipschitzOptions { Probes = 4 } }).Fit(train).Model;
-        Assert.True(Penalty(stochastic) < 0.5 * Penalty(vq), $"stochastic DQ penalty {Penalty(stochastic)} vs VQ {Penalty(vq)}");
+            Fast(epochs: 3) with { Beta = 2e-2, Lipschitz = new Lipschitz.LipschitzOptions { Probes = 4 } }).Fit(train).Model;
+        Assert.True(Penalty(stochastic) < 0.5 * Penalty(vq3), $"stochastic DQ penalty {Penalty(stochastic)} vs VQ {Penalty(vq3)}");
     }
 
     [Fact]

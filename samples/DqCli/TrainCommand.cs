@@ -76,8 +76,7 @@ internal static class TrainCommand
             var keyed = chain[1].Transform(chain[0].Transform(CliData.View(ml, test)));
             var metrics = ml.MulticlassClassification.Evaluate(keyed);
 
-            Directory.CreateDirectory(zip.DirectoryName!);
-            ml.Model.Save(model, trainView.Schema, zip.FullName);
+            AtomicFile.Write(zip.FullName, stream => ml.Model.Save(model, trainView.Schema, stream)); // an older zip survives a failed save
             double? recordedBeta = trainingMode == TrainingMode.Defensive ? parse.GetValue(beta) : null;
             var sidecar = CliData.Stem(zip.FullName) + ".training.json";
             File.WriteAllText(sidecar, JsonSerializer.Serialize(new

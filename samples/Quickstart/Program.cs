@@ -175,12 +175,8 @@ namespace DqMlNet.Samples.Quickstart
         }
 
         /// <summary>Saves the fitted pipeline as an ML.NET zip (atomically: a failed save leaves an older file intact).</summary>
-        private static void SaveZip(MLContext ml, FittedPipeline fitted, DataViewSchema inputSchema, string path)
-        {
-            string temp = path + ".tmp";
-            ml.Model.Save(fitted.Chain, inputSchema, temp);
-            File.Move(temp, path, overwrite: true);
-        }
+        private static void SaveZip(MLContext ml, FittedPipeline fitted, DataViewSchema inputSchema, string path) =>
+            AtomicFile.Write(path, stream => ml.Model.Save(fitted.Chain, inputSchema, stream));
 
         private string ExportOnnx(ModelRun run, DqModel model, ImageDataset test, int evalCount, string output)
         {

@@ -69,7 +69,7 @@ MemoryChild.Run(r, s);
 if (s.MallocCheck) MachineSections.MallocCheck(r, s);
 else r.Note("glibc malloc check skipped (--no-malloc-check).");
 
-Targets.Evaluate(r, models32[0]);
+Targets.Evaluate(r, models32);
 
 var run = new Dictionary<string, object?>
 {

@@ -70,17 +70,65 @@ public sealed class ExportStructureTests
             Assert.Equal(0, init[node.Input[2]].RawData[0]);
             Assert.Equal(6f / 15f, BitConverter.ToSingle(init[node.Input[1]].RawData.Span));
         }
-        Assert.Contains("Clip", ops);
-        // Weights: int8 per output channel through DequantizeLinear(axis 0) into every Conv/Gemm.
+        // The k-bit top level: Clip(0, 15) on the uint8 levels, straight behind a QuantizeLinear.
+        var clips = proto.Graph.Node.Where(n => n.OpType == "Clip").ToList();
+        Assert.NotEmpty(clips);
+        foreach (var clip in clips)
+        {
+            Assert.Equal("QuantizeLinear", Producer(proto, clip.Input[0])?.OpType);
+            Assert.Equal((int)DataType.Uint8, init[clip.Input[1]].DataType);
+            Assert.Equal(new byte[] { 0 }, init[clip.Input[1]].RawData.ToByteArray());
+            Assert.Equal(new byte[] { 15 }, init[clip.Input[2]].RawData.ToByteArray());
+        }
+
+        // Weights: int8 per output channel through DequantizeLinear(axis 0) where ONNX Runtime runs the layer as an integer
+        // kernel (quantized input, and for a Conv a QuantizeLinear behind it); float elsewhere.
+        int integerLayers = 0;
         foreach (var layer in proto.Graph.Node.Where(n => n.OpType is "Conv" or "Gemm"))
         {
-            var dq = proto.Graph.Node.Single(n => n.Output.Contains(layer.Input[1]));
-            Assert.Equal("DequantizeLinear", dq.OpType);
+            bool quantizedInput = Producer(proto, layer.Input[0])?.OpType == "DequantizeLinear";
+            var consumers = proto.Graph.Node.Where(n => n.Input.Contains(layer.Output[0])).ToList();
+            bool integer = quantizedInput && (layer.OpType == "Gemm" || consumers is [{ OpType: "QuantizeLinear" }]);
+            var dq = Producer(proto, layer.Input[1]);
+            if (!integer)
+            {
+                Assert.Null(dq);
+                Assert.Equal((int)DataType.Float, init[layer.Input[1]].DataType);
+                continue;
+            }
+            integerLayers++;
+            Assert.Equal("DequantizeLinear", dq!.OpType);
             Assert.Equal(0, dq.Attribute.Single(a => a.Name == "axis").I);
             var w = init[dq.Input[0]];
             Assert.Equal((int)DataType.Int8, w.DataType);
             Assert.Equal(w.Dims[0], init[dq.Input[1]].Dims.Single());
             Assert.All(w.RawData.ToByteArray(), b => Assert.True((sbyte)b is >= -127 and <= 127));
+        }
+        Assert.True(integerLayers >= 2, $"{name}: only {integerLayers} integer layers");
+    }
+
+    private static NodeProto? Producer(ModelProto proto, string value) => proto.Graph.Node.SingleOrDefault(n => n.Output.Contains(value));
+
+    [Fact]
+    public void Integer_weights_only_stores_every_weight_as_int8_with_the_same_values()
+    {
+        using var model = Untrained(TestData.Spec(Architecture.WideResNet, TrainingMode.Vanilla) with { BatchNorm = true });
+        var fast = OnnxExporter.ToModelProto(model);
+        var small = OnnxExporter.ToModelProto(model, new OnnxExportOptions { IntegerWeightsOnly = true });
+        Assert.Empty(OnnxGraphValidator.Validate(small));
+        var fastInit = fast.Graph.Initializer.ToDictionary(t => t.Name);
+        var smallInit = small.Graph.Initializer.ToDictionary(t => t.Name);
+        var floatWeights = fastInit.Keys.Where(k => k.EndsWith(".weight", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(floatWeights); // the stem and the residual convolutions
+        Assert.DoesNotContain(smallInit.Keys, k => k.EndsWith(".weight", StringComparison.Ordinal));
+        Assert.True(small.CalculateSize() < fast.CalculateSize() * 0.6, $"{small.CalculateSize()} vs {fast.CalculateSize()} bytes");
+        foreach (var name in floatWeights)
+        {
+            var f = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(fastInit[name].RawData.Span).ToArray();
+            var q = smallInit[name + "_quantized"].RawData.ToByteArray();
+            var s = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(smallInit[name + "_scale"].RawData.Span).ToArray();
+            int per = f.Length / s.Length;
+            for (int i = 0; i < f.Length; i++) Assert.Equal((sbyte)q[i] * s[i / per], f[i]); // bit-identical to DequantizeLinear
         }
     }
 

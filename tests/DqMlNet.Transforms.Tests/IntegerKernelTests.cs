@@ -30,4 +30,29 @@ public sealed class IntegerKernelTests(TrainedModels models, ITestOutputHelper o
         output.WriteLine($"{name}: integer kernels {string.Join(", ", integer)}; all ops: {string.Join(" ", ops)}");
         foreach (var op in expected) Assert.Contains(op, ops);
     }
+
+    /// <summary>
+    /// With all optimisations (the default), everything after the first (float) convolution runs on integers: one
+    /// QuantizeLinear, max pools in channels-last uint8 (NhwcMaxPool) or in float right behind the first convolution, never
+    /// a uint8 MaxPool in NCHW layout (ORT's slow generic kernel, which made the QDQ model slower than fp32 before).
+    /// </summary>
+    [Theory]
+    [InlineData("vq4")]
+    [InlineData("vgg-vq4")]
+    public void Fully_optimised_graph_stays_in_integers_after_the_first_convolution(string name)
+    {
+        var path = Path.Combine(models.Directory, $"{name}.all.onnx");
+        var optimized = Path.Combine(models.Directory, $"{name}.all.optimized.onnx");
+        OnnxExporter.Export(models.Get(name), path);
+        using (new OnnxClassifier(path, new OnnxClassifierOptions { OptimizedModelFilePath = optimized })) { }
+
+        var nodes = OnnxModelLoader.ReadModel(optimized).Graph.Node;
+        output.WriteLine($"{name}: {string.Join(" ", nodes.Select(n => n.Domain.Length == 0 ? n.OpType : $"{n.Domain}.{n.OpType}"))}");
+        Assert.Single(nodes, n => n.OpType == "QuantizeLinear");
+        Assert.Contains(nodes, n => n.OpType == "NhwcMaxPool");
+        // A MaxPool left in the ONNX domain must be a float one (behind the first convolution), never a uint8 one.
+        foreach (var pool in nodes.Where(n => n.OpType == "MaxPool" && n.Domain.Length == 0))
+            Assert.Contains(nodes.Single(n => n.Output.Contains(pool.Input[0])).OpType, new[] { "ReorderOutput", "Conv" });
+        Assert.DoesNotContain(nodes, n => n.OpType == "Conv" && n.Domain.Length == 0); // float convs run blocked (NCHWc)
+    }
 }

@@ -34,6 +34,55 @@ internal sealed class ExportedLayerWeights
     public float[]? Bias { get; private init; }
 
     /// <summary>
+    /// The same layer with float weights holding exactly what <c>DequantizeLinear</c> computes from the int8 values
+    /// (<c>(float)q · scale[c]</c>, one float32 multiplication), so a graph using either form gives identical results.
+    /// Float layers are returned unchanged.
+    /// </summary>
+    public ExportedLayerWeights Dequantized()
+    {
+        if (Quantized is null || Scale is null) return this;
+        var values = new float[Quantized.Length];
+        int perChannel = values.Length / Scale.Length;
+        for (int i = 0; i < values.Length; i++) values[i] = Quantized[i] * Scale[i / perChannel];
+        return new ExportedLayerWeights(Dims) { Float = values, Bias = Bias };
+    }
+
+    /// <summary>
+    /// The linear layer with its input columns reordered from a channels-first flatten (index c·HW + p) to a
+    /// channels-last one (index p·C + c), for an input flattened as NHWC. <see cref="PermuteColumns"/> with
+    /// <c>toChannelsLast: false</c> undoes it.
+    /// </summary>
+    public ExportedLayerWeights WithChannelsLastColumns(int channels) => new(Dims)
+    {
+        Float = Float is null ? null : PermuteColumns(Float, (int)Dims[1], channels, toChannelsLast: true),
+        Quantized = Quantized is null ? null : PermuteColumns(Quantized, (int)Dims[1], channels, toChannelsLast: true),
+        Scale = Scale,
+        Bits = Bits,
+        Bias = Bias,
+    };
+
+    /// <summary>Reorders the columns of a row-major [rows, inputs] matrix between channels-first and channels-last flatten order.</summary>
+    public static T[] PermuteColumns<T>(T[] matrix, int inputs, int channels, bool toChannelsLast)
+    {
+        if (channels <= 0 || inputs % channels != 0)
+            throw new InvalidDataException($"A linear layer with {inputs} inputs cannot follow a flattened map of {channels} channels.");
+        int positions = inputs / channels;
+        var result = new T[matrix.Length];
+        for (int row = 0; row < matrix.Length / inputs; row++)
+        {
+            int o = row * inputs;
+            for (int c = 0; c < channels; c++)
+                for (int p = 0; p < positions; p++)
+                {
+                    int first = o + c * positions + p, last = o + p * channels + c;
+                    if (toChannelsLast) result[last] = matrix[first];
+                    else result[first] = matrix[last];
+                }
+        }
+        return result;
+    }
+
+    /// <summary>
     /// Computes the exported weights. <paramref name="quantizeBits"/> null means float weights (fake-quantized with
     /// <paramref name="trainedBits"/> if set); otherwise int8 on the <paramref name="trainedBits"/> grid if the layer was
     /// trained with weight quantization, else on a <paramref name="quantizeBits"/> grid.

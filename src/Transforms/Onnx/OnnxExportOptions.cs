@@ -11,6 +11,16 @@ public sealed record OnnxExportOptions
     /// </summary>
     public bool QuantizeWeights { get; init; } = true;
 
+    /// <summary>
+    /// With <see cref="QuantizeWeights"/>: also store int8 weights for layers that ONNX Runtime cannot run as integer
+    /// kernels — a convolution whose input is not quantized (the first one, on the normalised image) or whose output is
+    /// not quantized (one feeding a residual <c>Add</c>), a linear layer after global average pooling. False by default:
+    /// those layers store exactly the dequantized weight values as float (and a float bias), which ONNX Runtime folds
+    /// into its fastest float convolution instead of dequantizing them on every call; it costs file size (for WRN, its
+    /// residual convolutions). True writes the smallest file.
+    /// </summary>
+    public bool IntegerWeightsOnly { get; init; }
+
     /// <summary>Weight bits used for layers trained without weight quantization (2..8, default 8).</summary>
     public int DefaultWeightBits { get; init; } = 8;
 

@@ -15,9 +15,10 @@ namespace DqMlNet.Transforms.Onnx;
 
 /// <summary>
 /// Writes a <see cref="DqModel"/> as ONNX (opset 13). Full-precision models become a plain float graph; VQ/DQ models
-/// are written in QDQ form: every k-bit activation is <c>QuantizeLinear</c>/<c>DequantizeLinear</c> (uint8, scale
-/// 6/(2^k − 1), zero point 0) with a <c>Clip(0, 6)</c>, weights are int8 per output channel with
-/// <c>DequantizeLinear(axis = 0)</c>. See docs/onnx.md for the exact graph.
+/// are written in QDQ form: every k-bit activation is <c>QuantizeLinear</c> (uint8, scale 6/(2^k − 1), zero point 0)
+/// → <c>Clip(0, 2^k − 1)</c> on the levels → <c>DequantizeLinear</c>; weights of layers ONNX Runtime runs as integer
+/// kernels are int8 per output channel with <c>DequantizeLinear(axis = 0)</c>. The graph is laid out so that ONNX
+/// Runtime keeps everything after the first convolution in integers. See docs/onnx.md for the exact graph.
 /// </summary>
 public static class OnnxExporter
 {
@@ -127,8 +128,19 @@ public static class OnnxExporter
         yield return (OnnxMetadataKeys.ModelSpec, spec.ToJson());
     }
 
-    /// <summary>A graph value; <see cref="Scale"/> is set when it is the output of a DequantizeLinear on the k-bit activation grid.</summary>
-    private readonly record struct Value(string Name, float? Scale);
+    /// <summary>
+    /// A graph value. <see cref="Scale"/> is set when it is the output of a DequantizeLinear on the k-bit activation
+    /// grid; <see cref="Integer"/> when it is the float output of a Conv that ONNX Runtime will run as an integer kernel
+    /// once a QuantizeLinear follows.
+    /// </summary>
+    private readonly record struct Value(string Name, float? Scale, bool Integer = false)
+    {
+        /// <summary>Set on a feature map flattened channels-last: its channel count (the next Linear permutes its columns).</summary>
+        public int? FlattenedChannels { get; init; }
+    }
+
+    /// <summary>Output-name suffix of the Transpose in front of a channels-last Flatten (the typed loader looks for it).</summary>
+    internal const string ChannelsLastSuffix = ".channels_last";
 
     private sealed class Emitter
     {
@@ -136,6 +148,7 @@ public static class OnnxExporter
         private readonly ModelSpec spec;
         private readonly OnnxExportOptions options;
         private readonly bool quantizeWeights;
+        private int featureChannels; // output channels of the last convolution emitted
 
         public Emitter(G g, ModelSpec spec, OnnxExportOptions options)
         {
@@ -143,9 +156,9 @@ public static class OnnxExporter
             this.spec = spec;
             this.options = options;
             quantizeWeights = spec.IsQuantized && options.QuantizeWeights;
-            ExportedWeightsDescription = quantizeWeights
-                ? $"int8 per output channel ({(spec.WeightBits ?? options.DefaultWeightBits)}-bit grid)"
-                : "float";
+            ExportedWeightsDescription = !quantizeWeights ? "float"
+                : options.IntegerWeightsOnly ? $"int8 per output channel ({(spec.WeightBits ?? options.DefaultWeightBits)}-bit grid)"
+                : $"int8 per output channel ({(spec.WeightBits ?? options.DefaultWeightBits)}-bit grid) in integer layers; the same values as float in layers with a float input or output";
         }
 
         public string ExportedWeightsDescription { get; }
@@ -163,7 +176,9 @@ public static class OnnxExporter
                         break;
                     case QuantConv2d conv:
                         BatchNorm2d? bn = i + 1 < layers.Count ? layers[i + 1].Layer as BatchNorm2d : null;
-                        x = Conv(path, conv, bn, x);
+                        int next = bn is null ? i + 1 : i + 2;
+                        bool quantizedOutput = next < layers.Count && layers[next].Layer is QuantizedReLU6;
+                        x = Conv(path, conv, bn, x, quantizedOutput);
                         if (bn is not null) i++; // folded
                         break;
                     case BatchNorm2d bn2d:
@@ -175,6 +190,10 @@ public static class OnnxExporter
                     case ReLUActivation:
                         x = new Value(g.Node("Relu", path, new[] { x.Name }), null);
                         break;
+                    case QuantizedReLU6 act when i + 1 < layers.Count && layers[i + 1].Layer is MaxPool2d pool:
+                        x = QuantizedActivationAndPool(path, act, $"{prefix}.{layers[i + 1].Name}", pool, x);
+                        i++;
+                        break;
                     case QuantizedReLU6 act:
                         x = QuantizedActivation(path, act, x);
                         break;
@@ -185,7 +204,7 @@ public static class OnnxExporter
                         x = new Value(g.Node("GlobalAveragePool", path, new[] { x.Name }), null);
                         break;
                     case Flatten flatten when flatten.start_dim == 1 && flatten.end_dim == -1:
-                        x = Requantize(path, new Value(g.Node("Flatten", path, new[] { x.Name }, G.Int("axis", 1)), x.Scale));
+                        x = Flatten(path, x);
                         break;
                     case PreActivationBlock block:
                         x = Block(path, block, x);
@@ -211,9 +230,15 @@ public static class OnnxExporter
 
         private int? QuantizeBits(int? trainedBits) => quantizeWeights ? trainedBits ?? options.DefaultWeightBits : null;
 
-        private Value Conv(string path, QuantConv2d conv, BatchNorm2d? bn, Value x)
+        private Value Conv(string path, QuantConv2d conv, BatchNorm2d? bn, Value x, bool quantizedOutput)
         {
             var weights = ExportedLayerWeights.Create(conv.Weight, conv.Bias, bn, conv.WeightBits, QuantizeBits(conv.WeightBits));
+            // ONNX Runtime fuses DequantizeLinear → Conv → QuantizeLinear into an integer QLinearConv; any other Conv runs
+            // in float, and there int8 weights would be dequantized on every call and keep it off the blocked (NCHWc)
+            // float kernels, which need constant weights.
+            bool integer = x.Scale is not null && quantizedOutput;
+            if (!integer && !options.IntegerWeightsOnly) weights = weights.Dequantized();
+            featureChannels = weights.OutChannels;
             var inputs = WeightAndBias(path, weights, x, weightAxis: 0);
             long kh = weights.Dims[2], kw = weights.Dims[3];
             var y = g.Node("Conv", path, inputs,
@@ -222,12 +247,15 @@ public static class OnnxExporter
                 G.Ints("pads", conv.Padding, conv.Padding, conv.Padding, conv.Padding),
                 G.Ints("dilations", 1, 1),
                 G.Int("group", 1));
-            return new Value(y, null);
+            return new Value(y, null, Integer: integer && weights.Quantized is not null);
         }
 
         private Value Linear(string path, QuantLinear linear, Value x)
         {
             var weights = ExportedLayerWeights.Create(linear.Weight, linear.Bias, null, linear.WeightBits, QuantizeBits(linear.WeightBits));
+            // QGemm may have a float output, so only a float input (e.g. after GlobalAveragePool) keeps the layer in float.
+            if (x.Scale is null && !options.IntegerWeightsOnly) weights = weights.Dequantized();
+            if (x.FlattenedChannels is int channels) weights = weights.WithChannelsLastColumns(channels);
             var inputs = WeightAndBias(path, weights, x, weightAxis: 0);
             var y = g.Node("Gemm", path, inputs, G.Int("transB", 1));
             return new Value(y, null);
@@ -282,6 +310,20 @@ public static class OnnxExporter
             return true;
         }
 
+        /// <summary>
+        /// Flatten(axis 1). A quantized feature map is flattened channels-last (<c>Transpose(0, 2, 3, 1)</c> first) and the
+        /// next Linear's columns are permuted to match, which is exact: ONNX Runtime keeps quantized maps in NHWC (after
+        /// QLinearConv/NhwcMaxPool), so the Transpose cancels against its own instead of costing a full copy.
+        /// </summary>
+        private Value Flatten(string path, Value x)
+        {
+            if (x.Scale is null || featureChannels <= 0)
+                return Requantize(path, x with { Name = g.Node("Flatten", path, new[] { x.Name }, G.Int("axis", 1)) });
+            var nhwc = g.Node("Transpose", $"{path}{ChannelsLastSuffix}", new[] { x.Name }, G.Ints("perm", 0, 2, 3, 1));
+            var flat = g.Node("Flatten", path, new[] { nhwc }, G.Int("axis", 1));
+            return Requantize(path, x with { Name = flat, FlattenedChannels = featureChannels });
+        }
+
         private Value BatchNorm(string path, BatchNorm2d bn, Value x)
         {
             int c = (int)bn.num_features;
@@ -295,25 +337,59 @@ public static class OnnxExporter
         }
 
         /// <summary>
-        /// k-bit quantized ReLU6: Q(s) → DQ gives s·clamp(round(x/s), 0, 255); for k &lt; 8 a Clip(0, 6) and a second
-        /// Q → DQ bring the top level down to 2^k − 1, i.e. s·round(clamp(x, 0, 6)/s) exactly. Rounding before clipping
-        /// keeps the first Q directly after the producing Conv/Gemm, so ONNX Runtime can fuse it into an integer kernel.
+        /// k-bit quantized ReLU6, s·clamp(round_half_even(x/s), 0, 2^k − 1) with s = 6/(2^k − 1), written as
+        /// <c>QuantizeLinear(s)</c> (uint8, zero point 0: rounds and saturates to [0, 255]) → <c>Clip(0, 2^k − 1)</c> on
+        /// the uint8 levels (left out for k = 8) → <c>DequantizeLinear(s)</c>. Exact, and the QuantizeLinear stays
+        /// directly behind the producing Conv/Gemm, so ONNX Runtime fuses them into an integer kernel; the Clip then runs
+        /// on bytes, not floats.
         /// </summary>
         private Value QuantizedActivation(string path, QuantizedReLU6 act, Value x)
         {
-            float s = act.Scale;
-            var scale = ActivationScale(s);
-            var zp = g.ScalarUInt8("act.zero_point", 0);
-            var y = Qdq($"{path}.q", x.Name, scale, zp);
-            if (ActivationQuantizer.MaxLevel(act.Bits) < 255)
-            {
-                var lo = g.ScalarFloat("act.clip_min", 0f);
-                var hi = g.ScalarFloat("act.clip_max", ActivationQuantizer.Range);
-                var clipped = g.Node("Clip", $"{path}.clip", new[] { y, lo, hi });
-                y = Qdq(path, clipped, scale, zp);
-            }
-            return new Value(y, s);
+            var (scale, zp) = ActivationGrid(act.Scale);
+            var q = g.Node("QuantizeLinear", $"{path}_quantized", new[] { x.Name, scale, zp });
+            return new Value(g.Node("DequantizeLinear", path, new[] { ClipLevels(path, act, q), scale, zp }), act.Scale);
         }
+
+        /// <summary>
+        /// A quantized activation followed by a max pool. Max pooling commutes with the (monotone) quantizer, so the pool
+        /// can sit wherever ONNX Runtime runs it fastest, with the same result:
+        /// <list type="bullet">
+        /// <item>behind an integer Conv: <c>Q → DQ → MaxPool → Q → Clip → DQ</c>. ORT drops the DQ/Q around the pool
+        /// and runs it on bytes in channels-last layout (<c>NhwcMaxPool</c>), between integer convolutions.</item>
+        /// <item>behind a float Conv (the first one): <c>MaxPool → Relu → Q → Clip → DQ</c>, i.e. the pool runs in float
+        /// and ORT fuses it into its blocked float convolution. The Relu changes nothing (QuantizeLinear with zero point 0
+        /// already maps negatives to 0); it stops ORT from moving the QuantizeLinear in front of the pool, which would
+        /// leave a slow uint8 pool in NCHW layout, and ORT removes it afterwards.</item>
+        /// </list>
+        /// </summary>
+        private Value QuantizedActivationAndPool(string path, QuantizedReLU6 act, string poolPath, MaxPool2d pool, Value x)
+        {
+            var (scale, zp) = ActivationGrid(act.Scale);
+            string pooled;
+            if (x.Integer)
+            {
+                var q = g.Node("QuantizeLinear", $"{path}.rounded_quantized", new[] { x.Name, scale, zp });
+                pooled = MaxPoolNode(poolPath, pool, g.Node("DequantizeLinear", $"{path}.rounded", new[] { q, scale, zp }));
+            }
+            else
+            {
+                pooled = g.Node("Relu", $"{poolPath}.relu", new[] { MaxPoolNode(poolPath, pool, x.Name) });
+            }
+            var levels = g.Node("QuantizeLinear", $"{poolPath}_quantized", new[] { pooled, scale, zp });
+            return new Value(g.Node("DequantizeLinear", poolPath, new[] { ClipLevels(path, act, levels), scale, zp }), act.Scale);
+        }
+
+        /// <summary>Cuts the uint8 levels to 2^k − 1 (nothing to do for k = 8).</summary>
+        private string ClipLevels(string path, QuantizedReLU6 act, string quantized)
+        {
+            int top = ActivationQuantizer.MaxLevel(act.Bits);
+            if (top >= byte.MaxValue) return quantized;
+            var lo = g.ScalarUInt8("act.level_min", 0);
+            var hi = g.ScalarUInt8($"act.level_max_{top}", (byte)top);
+            return g.Node("Clip", $"{path}.levels", new[] { quantized, lo, hi });
+        }
+
+        private (string Scale, string ZeroPoint) ActivationGrid(float s) => (ActivationScale(s), g.ScalarUInt8("act.zero_point", 0));
 
         private string ActivationScale(float s) => g.ScalarFloat($"act.scale_{s.ToString("R", CultureInfo.InvariantCulture)}", s);
 
@@ -327,12 +403,13 @@ public static class OnnxExporter
         private Value Requantize(string path, Value x)
         {
             if (x.Scale is not float s) return x;
-            var scale = ActivationScale(s);
-            var zp = g.ScalarUInt8("act.zero_point", 0);
-            return new Value(Qdq($"{path}.requant", x.Name, scale, zp), s);
+            var (scale, zp) = ActivationGrid(s);
+            return x with { Name = Qdq($"{path}.requant", x.Name, scale, zp), Integer = false };
         }
 
-        private Value MaxPool(string path, MaxPool2d pool, Value x)
+        private Value MaxPool(string path, MaxPool2d pool, Value x) => Requantize(path, new Value(MaxPoolNode(path, pool, x.Name), x.Scale));
+
+        private string MaxPoolNode(string path, MaxPool2d pool, string x)
         {
             long[] Two(long[]? v, long fallback) => v is null || v.Length == 0 ? new[] { fallback, fallback } : v.Length == 1 ? new[] { v[0], v[0] } : v;
             if (pool.ceil_mode || (pool.dilation is { } d && d.Any(v => v != 1)))
@@ -341,9 +418,8 @@ public static class OnnxExporter
             var st = Two(pool.stride, 0);
             if (st[0] == 0) st = k;
             var p = Two(pool.padding, 0);
-            var y = g.Node("MaxPool", path, new[] { x.Name },
+            return g.Node("MaxPool", path, new[] { x },
                 G.Ints("kernel_shape", k), G.Ints("strides", st), G.Ints("pads", p[0], p[1], p[0], p[1]));
-            return Requantize(path, new Value(y, x.Scale));
         }
 
         private Value Block(string path, PreActivationBlock block, Value x)

@@ -81,7 +81,8 @@ public static class OnnxModelLoader
         {
             using (no_grad())
             {
-                var reader = new Reader(initializers);
+                var outputs = model.Graph.Node.SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
+                var reader = new Reader(initializers, outputs);
                 var stages = dq.Stages;
                 for (int i = 0; i < stages.Count; i++) reader.Stack($"s{i}", stages[i].Layers);
             }
@@ -95,8 +96,12 @@ public static class OnnxModelLoader
         }
     }
 
-    private sealed class Reader(Dictionary<string, TensorProto> initializers)
+    private sealed class Reader(Dictionary<string, TensorProto> initializers, HashSet<string> nodeOutputs)
     {
+        private int featureChannels; // output channels of the last convolution read
+        private int? flattenedChannels; // set after a channels-last Flatten, for the next Linear
+
+
         public void Stack(string prefix, IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer)> layers)
         {
             for (int i = 0; i < layers.Count; i++)
@@ -108,10 +113,15 @@ public static class OnnxModelLoader
                     case QuantConv2d conv:
                         var bn = i + 1 < layers.Count ? layers[i + 1].Layer as BatchNorm2d : null;
                         Weights(path, conv.Weight, conv.Bias, bn);
+                        featureChannels = (int)conv.Weight.shape[0];
                         if (bn is not null) i++;
                         break;
+                    case Flatten when nodeOutputs.Contains(path + OnnxExporter.ChannelsLastSuffix):
+                        flattenedChannels = featureChannels;
+                        break;
                     case QuantLinear linear:
-                        Weights(path, linear.Weight, linear.Bias, null);
+                        Weights(path, linear.Weight, linear.Bias, null, flattenedChannels);
+                        flattenedChannels = null;
                         break;
                     case BatchNorm2d bn2d:
                         Copy(bn2d.weight, Float($"{path}.scale"));
@@ -129,11 +139,15 @@ public static class OnnxModelLoader
             }
         }
 
-        private void Weights(string path, Tensor weight, Tensor? bias, BatchNorm2d? bn)
+        private void Weights(string path, Tensor weight, Tensor? bias, BatchNorm2d? bn, int? channelsLastInput = null)
         {
-            Copy(weight, Has($"{path}.weight_quantized")
+            var w = Has($"{path}.weight_quantized")
                 ? Dequantize($"{path}.weight_quantized", $"{path}.weight_scale")
-                : Float($"{path}.weight"));
+                : Float($"{path}.weight");
+            // The exporter permuted the columns for an input flattened channels-last; the model flattens channels-first.
+            if (channelsLastInput is int channels)
+                w = ExportedLayerWeights.PermuteColumns(w, (int)weight.shape[1], channels, toChannelsLast: false);
+            Copy(weight, w);
             float[]? b = Has($"{path}.bias_quantized") ? Dequantize($"{path}.bias_quantized", $"{path}.bias_scale")
                 : Has($"{path}.bias") ? Float($"{path}.bias") : null;
             if (bn is null)

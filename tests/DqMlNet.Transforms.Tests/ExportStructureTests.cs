@@ -61,7 +61,7 @@ public sealed class ExportStructureTests
             return;
         }
 
-        // Activations: uint8, scale 6/15, zero point 0, Clip(0, 6) for 4 bits.
+        // Activations: uint8, scale 6/15, zero point 0.
         var q = proto.Graph.Node.Where(n => n.OpType == "QuantizeLinear").ToList();
         Assert.NotEmpty(q);
         foreach (var node in q)

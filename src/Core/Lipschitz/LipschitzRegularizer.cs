@@ -89,9 +89,12 @@ public sealed class LipschitzRegularizer
         long rows = m.shape[0], cols = m.shape[1];
         bool rowGram = form == GramForm.SmallerSide && rows <= cols;
         long n = rowGram ? rows : cols;
+        // Probes as rows, v ∈ {±1}^{probes × n}, so (G v)ᵀ is two products without a transposed view:
+        // row Gram (v M) Mᵀ = linear(v M, M); column Gram (v Mᵀ) M = linear(v, M) M. The step is dominated by per-op
+        // overhead, not FLOPs (SmallCnn's four layers: ~2.5 ms with six autograd ops per layer more, 1.7 ms with one probe).
         Tensor v;
-        using (no_grad()) v = randint(0, 2, new[] { n, (long)probes }, dtype: m.dtype, device: m.device).mul_(2).sub_(1);
-        var av = rowGram ? m.matmul(m.t().matmul(v)) : m.t().matmul(m.matmul(v));
-        return av.sub(v).square().sum().div(probes).MoveToOuterDisposeScope();
+        using (no_grad()) v = randint(0, 2, new[] { (long)probes, n }, dtype: m.dtype, device: m.device).mul_(2).sub_(1);
+        var gv = rowGram ? nn.functional.linear(v.matmul(m), m) : nn.functional.linear(v, m).matmul(m);
+        return nn.functional.mse_loss(gv, v, nn.Reduction.Sum).div(probes).MoveToOuterDisposeScope();
     }
 }

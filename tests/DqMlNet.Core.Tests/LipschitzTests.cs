@@ -24,6 +24,22 @@ public class LipschitzTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new LipschitzRegularizer(double.NaN));
     }
 
+    [Theory]
+    [InlineData(16, 72)] // wide: row Gram
+    [InlineData(40, 9)]  // tall (a first conv with one input channel): column Gram
+    public void PenaltyGradientIsTheAnalyticOne(int rows, int cols)
+    {
+        // d‖S Sᵀ − I‖²_F / dS = 4 (S Sᵀ − I) S for the Gram side S (M or Mᵀ): checks the one-factor-doubled backward.
+        using var scope = NewDisposeScope();
+        var w = randn(new long[] { rows, cols }, dtype: ScalarType.Float64, generator: new Generator(3)).mul(0.3).requires_grad_();
+        LipschitzRegularizer.OrthogonalityPenalty(w).backward();
+        using var noGrad = no_grad();
+        var s = rows <= cols ? w : w.t();
+        var expected = s.matmul(s.t()).sub(eye(s.shape[0], dtype: ScalarType.Float64)).matmul(s).mul(4);
+        if (rows > cols) expected = expected.t();
+        Assert.True(w.grad!.allclose(expected, rtol: 1e-10, atol: 1e-12), $"max |Δ| {w.grad!.sub(expected).abs().max().item<double>()}");
+    }
+
     [Fact]
     public void MinimisingThePenaltyAloneMakesEverySingularValueOne()
     {

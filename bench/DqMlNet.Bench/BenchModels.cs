@@ -60,7 +60,7 @@ internal static class Flops
                 var s = linear.Weight.shape; // [out, in]
                 return s[0] * s[1];
             }
-            case TorchSharp.Modules.MaxPool2d:
+            case TorchSharp.Modules.MaxPool2d or MaxPool2x2:
                 h /= 2; w /= 2;
                 return 0;
             case TorchSharp.Modules.AdaptiveAvgPool2d:

@@ -25,11 +25,11 @@ public sealed class SmallCnn : DqModel
         };
         if (bn) f.Add(("bn1", nn.BatchNorm2d(32)));
         f.Add(("act1", NewActivation()));
-        f.Add(("pool1", nn.MaxPool2d(2)));
+        f.Add(("pool1", new MaxPool2x2()));
         f.Add(("conv2", NewConv(32, 64, 3, padding: 1, bias: !bn)));
         if (bn) f.Add(("bn2", nn.BatchNorm2d(64)));
         f.Add(("act2", NewActivation()));
-        f.Add(("pool2", nn.MaxPool2d(2)));
+        f.Add(("pool2", new MaxPool2x2()));
         f.Add(("flatten", nn.Flatten()));
         features = new LayerStack(f);
 

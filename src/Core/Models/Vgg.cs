@@ -35,7 +35,7 @@ public sealed class Vgg : DqModel
             if (c == 0)
             {
                 if (h < 2 || w < 2) continue; // small inputs (28×28) run out of resolution before the last pool
-                layers.Add(($"pool{++pool}", nn.MaxPool2d(2)));
+                layers.Add(($"pool{++pool}", new MaxPool2x2()));
                 h /= 2; w /= 2;
                 continue;
             }

@@ -190,15 +190,15 @@ public static class OnnxExporter
                     case ReLUActivation:
                         x = new Value(g.Node("Relu", path, new[] { x.Name }), null);
                         break;
-                    case QuantizedReLU6 act when i + 1 < layers.Count && layers[i + 1].Layer is MaxPool2d pool:
-                        x = QuantizedActivationAndPool(path, act, $"{prefix}.{layers[i + 1].Name}", pool, x);
+                    case QuantizedReLU6 act when i + 1 < layers.Count && layers[i + 1].Layer is MaxPool2d or MaxPool2x2:
+                        x = QuantizedActivationAndPool(path, act, $"{prefix}.{layers[i + 1].Name}", layers[i + 1].Layer, x);
                         i++;
                         break;
                     case QuantizedReLU6 act:
                         x = QuantizedActivation(path, act, x);
                         break;
-                    case MaxPool2d pool:
-                        x = MaxPool(path, pool, x);
+                    case MaxPool2d or MaxPool2x2:
+                        x = MaxPool(path, layer, x);
                         break;
                     case AdaptiveAvgPool2d gap when gap.output_size.All(s => s == 1):
                         x = new Value(g.Node("GlobalAveragePool", path, new[] { x.Name }), null);
@@ -212,7 +212,7 @@ public static class OnnxExporter
                     default:
                         throw new NotSupportedException(
                             $"Layer '{path}' of type {layer.GetType().FullName} cannot be exported to ONNX. Supported layers: " +
-                            "Normalization, QuantConv2d, BatchNorm2d, QuantLinear, ReLUActivation, QuantizedReLU6, MaxPool2d, " +
+                            "Normalization, QuantConv2d, BatchNorm2d, QuantLinear, ReLUActivation, QuantizedReLU6, MaxPool2d, MaxPool2x2, " +
                             "AdaptiveAvgPool2d(1), Flatten(1, -1), PreActivationBlock.");
                 }
             }
@@ -362,7 +362,7 @@ public static class OnnxExporter
         /// leave a slow uint8 pool in NCHW layout, and ORT removes it afterwards.</item>
         /// </list>
         /// </summary>
-        private Value QuantizedActivationAndPool(string path, QuantizedReLU6 act, string poolPath, MaxPool2d pool, Value x)
+        private Value QuantizedActivationAndPool(string path, QuantizedReLU6 act, string poolPath, nn.Module<Tensor, Tensor> pool, Value x)
         {
             var (scale, zp) = ActivationGrid(act.Scale);
             string pooled;
@@ -407,17 +407,22 @@ public static class OnnxExporter
             return x with { Name = Qdq($"{path}.requant", x.Name, scale, zp), Integer = false };
         }
 
-        private Value MaxPool(string path, MaxPool2d pool, Value x) => Requantize(path, new Value(MaxPoolNode(path, pool, x.Name), x.Scale));
+        private Value MaxPool(string path, nn.Module<Tensor, Tensor> pool, Value x) => Requantize(path, new Value(MaxPoolNode(path, pool, x.Name), x.Scale));
 
-        private string MaxPoolNode(string path, MaxPool2d pool, string x)
+        /// <summary>A MaxPool node for a TorchSharp <see cref="MaxPool2d"/> or our <see cref="MaxPool2x2"/>.</summary>
+        private string MaxPoolNode(string path, nn.Module<Tensor, Tensor> module, string x)
         {
             long[] Two(long[]? v, long fallback) => v is null || v.Length == 0 ? new[] { fallback, fallback } : v.Length == 1 ? new[] { v[0], v[0] } : v;
-            if (pool.ceil_mode || (pool.dilation is { } d && d.Any(v => v != 1)))
-                throw new NotSupportedException($"Layer '{path}': MaxPool2d with ceil_mode or dilation is not supported by the ONNX exporter.");
-            var k = Two(pool.kernel_size, 1);
-            var st = Two(pool.stride, 0);
-            if (st[0] == 0) st = k;
-            var p = Two(pool.padding, 0);
+            long[] k = { 2, 2 }, st = { 2, 2 }, p = { 0, 0 };
+            if (module is MaxPool2d pool)
+            {
+                if (pool.ceil_mode || (pool.dilation is { } d && d.Any(v => v != 1)))
+                    throw new NotSupportedException($"Layer '{path}': MaxPool2d with ceil_mode or dilation is not supported by the ONNX exporter.");
+                k = Two(pool.kernel_size, 1);
+                st = Two(pool.stride, 0);
+                if (st[0] == 0) st = k;
+                p = Two(pool.padding, 0);
+            }
             return g.Node("MaxPool", path, new[] { x },
                 G.Ints("kernel_shape", k), G.Ints("strides", st), G.Ints("pads", p[0], p[1], p[0], p[1]));
         }

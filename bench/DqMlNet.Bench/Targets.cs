@@ -17,8 +17,8 @@ internal static class Targets
             $"regulariser fwd+bwd is {Fmt(regShareSmall)} % of the DQ step (fc1's 256×3136 Gram dominates)");
         r.AddTarget("DQ/VQ step, SmallCnn (stochastic penalty estimate)", r.Get(small, "DQ stochastic/VQ"), 1.05, atMost: true,
             $"{TrainingSections.Probes} probes per layer; the robustness it keeps is measured by samples/PaperReproduction (docs/reproduction.md)");
-        r.AddTarget("VQ/FP step, SmallCnn", r.Get(small, "VQ/FP"), 1.25, atMost: true, "custom STE autograd node vs ReLU");
-        r.AddTarget($"VQ/FP step, {model32.Name}", r.Get(big, "VQ/FP"), 1.25, atMost: true, "custom STE autograd node vs ReLU");
+        r.AddTarget("VQ/FP step, SmallCnn", r.Get(small, "VQ/FP"), 1.25, atMost: true, "relu6 + in-place rounding (relu6's fused backward is the STE) vs ReLU");
+        r.AddTarget($"VQ/FP step, {model32.Name}", r.Get(big, "VQ/FP"), 1.25, atMost: true, "relu6 + in-place rounding (relu6's fused backward is the STE) vs ReLU");
 
         string atk = $"2 attack {BenchModel.SmallCnn28.Name} VQ-4 b{BenchModel.SmallCnn28.Batch}";
         r.AddTarget("PGD step / training step, SmallCnn VQ-4", r.Get(atk, "PGD step / training step"), 1.0, atMost: true,

@@ -32,7 +32,7 @@ internal static class Targets
         r.AddTarget("DqMlNet FP training images/s ÷ PyTorch eager (SmallCnn)", ours / theirs, 1.0, atMost: false,
             theirs is null ? "PyTorch peer not run" : "same model, batch, threads; Debian's torch uses a generic BLAS");
         r.AddTarget("SmallCnn FP training throughput / matmul peak", r.Get(small, "FP fraction of mm peak"), 0.5, atMost: false,
-            "small convs (C_in = 1 and 32) and memory-bound elementwise ops cannot run at GEMM speed");
+            "LibTorch's NCHW max_pool2d (≈ 40 % of the FP step), conv1 with C_in = 1 and memory-bound elementwise ops cannot run at GEMM speed");
 
         foreach (var m in models32.Prepend(BenchModel.SmallCnn28))
             r.AddTarget($"ORT QDQ-int8 / ORT fp32 at batch 256, {m.Name}", r.Get($"3 inference {m.Name}", "b256 ORT QDQ-int8 / ORT fp32"), 1.5, atMost: false,

@@ -42,9 +42,19 @@ internal sealed class ExportedLayerWeights
     {
         if (Quantized is null || Scale is null) return this;
         var values = new float[Quantized.Length];
-        int perChannel = values.Length / Scale.Length;
-        for (int i = 0; i < values.Length; i++) values[i] = Quantized[i] * Scale[i / perChannel];
-        return new ExportedLayerWeights(Dims) { Float = values, Bias = Bias };
+        for (int i = 0; i < values.Length; i++) values[i] = Quantized[i];
+        return new ExportedLayerWeights(Dims) { Float = ScalePerChannel(values, Scale), Bias = Bias };
+    }
+
+    /// <summary>
+    /// Multiplies integer-valued <paramref name="values"/> (row-major, output channel first) in place by their channel's
+    /// scale, one float32 multiplication each, as <c>DequantizeLinear(axis = 0)</c> computes it; returns the array.
+    /// </summary>
+    public static float[] ScalePerChannel(float[] values, float[] scale)
+    {
+        int perChannel = values.Length / scale.Length;
+        for (int i = 0; i < values.Length; i++) values[i] *= scale[i / perChannel];
+        return values;
     }
 
     /// <summary>

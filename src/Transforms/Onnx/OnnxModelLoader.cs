@@ -101,7 +101,6 @@ public static class OnnxModelLoader
         private int featureChannels; // output channels of the last convolution read
         private int? flattenedChannels; // set after a channels-last Flatten, for the next Linear
 
-
         public void Stack(string prefix, IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer)> layers)
         {
             for (int i = 0; i < layers.Count; i++)
@@ -191,9 +190,7 @@ public static class OnnxModelLoader
                 (int)TensorProto.Types.DataType.Int32 => MemoryMarshal.Cast<byte, int>(q.RawData.Span).ToArray().Select(v => (float)v).ToArray(),
                 _ => throw new InvalidDataException($"Initializer '{quantized}' has unsupported type {q.DataType}."),
             };
-            int perChannel = values.Length / scale.Length;
-            for (int i = 0; i < values.Length; i++) values[i] *= scale[i / perChannel];
-            return values;
+            return ExportedLayerWeights.ScalePerChannel(values, scale);
         }
 
         private static void Copy(Tensor? target, float[] values)

@@ -54,7 +54,7 @@ internal static class EvaluateCommand
             CliData.RequireData(parse.GetValue(data));
             new OutputPlan().Input("model", file.FullName).Inputs("dataset file", CliData.DataFiles(parse.GetValue(data)))
                 .Output(parse.GetValue(output) is null ? "the report <model>.robustness.json" : "--output", target)
-                .Output("the Markdown report (the report path with .md)", markdown)
+                .Output("the Markdown report (the JSON path with .md: name the JSON, e.g. -o report.json)", markdown)
                 .Validate(overwrite);
             var modelSha256 = SideFile.Sha256(file.FullName); // the bytes evaluated: readers match the report to the model by it
             using var test = CliData.Load(parse.GetValue(data), DatasetSplit.Test, parse.GetValue(limit), Console.Error);

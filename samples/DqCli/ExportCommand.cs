@@ -14,7 +14,7 @@ internal static class ExportCommand
     {
         var model = DqCommand.InputFile("model", "The ML.NET model zip (saved from a pipeline with DefensiveQuantize).");
         var output = new Option<FileInfo?>("--output", "-o") { Description = "ONNX file to write. Default: the model path with .onnx." };
-        var beta = new Option<double?>("--beta") { Description = "β to record in the ONNX metadata. Default: from <model>.training.json if present." };
+        var beta = new Option<double?>("--beta") { Description = "β to record in the ONNX metadata. Default: from <model>.training.json when it records this zip's SHA-256." };
         var floatWeights = new Option<bool>("--float-weights") { Description = "Store float weights instead of int8 (VQ/DQ models)." };
         var force = DqCommand.ForceOption();
         var command = new Command("export", "Export a DqMlNet model zip to ONNX (standard input [N, C, H, W], probabilities output, metadata).")

@@ -29,7 +29,7 @@ internal static class TrainCommand
         var batch = DqCommand.PositiveInt("--batch-size", "Mini-batch size.", 128);
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var threads = DqCommand.PositiveInt("--threads", "LibTorch threads.");
-        var output = new Option<FileInfo>("--output", "-o") { Description = "Where to save the ML.NET model zip.", DefaultValueFactory = _ => new FileInfo("model.zip") };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "Where to save the ML.NET model zip (its <name>.training.json side file is written next to it).", DefaultValueFactory = _ => new FileInfo("model.zip") };
         var onnx = new Option<FileInfo?>("--onnx") { Description = "Also export the model as ONNX to this path." };
         var force = DqCommand.ForceOption();
 

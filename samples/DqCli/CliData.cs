@@ -10,13 +10,31 @@ internal static class CliData
 {
     public static ImageDataset Load(DirectoryInfo? folder, DatasetSplit split, int? limit, TextWriter log)
     {
-        var files = folder is null
-            ? FashionMnist.EnsureAvailable(log: log)
-            : IdxDatasetFiles.InDirectory(folder.FullName, folder.FullName);
+        RequireData(folder);
+        IdxDatasetFiles files;
+        try
+        {
+            files = folder is null ? FashionMnist.EnsureAvailable(log: log) : IdxDatasetFiles.InDirectory(folder.FullName, folder.FullName);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new CliException(ExitCodes.Input, e.Message, e); // the cache is empty and neither download nor npm worked
+        }
         foreach (var f in files.All)
             if (!File.Exists(f)) throw new FileNotFoundException($"'{f}' is missing: --data must name a folder with the four IDX files.", f);
         return files.Load(split, FashionMnist.ClassNames, limit);
     }
+
+    /// <summary>Throws <see cref="DirectoryNotFoundException"/> (exit code 3) when --data names a folder that does not exist.</summary>
+    public static void RequireData(DirectoryInfo? folder)
+    {
+        if (folder is not null && !Directory.Exists(folder.FullName))
+            throw new DirectoryNotFoundException($"Data folder '{folder.FullName}' does not exist.");
+    }
+
+    /// <summary>The four IDX files --data (or the default cache) names: inputs no output may replace.</summary>
+    public static IEnumerable<string> DataFiles(DirectoryInfo? folder) =>
+        IdxDatasetFiles.InDirectory(folder?.FullName ?? FashionMnist.DefaultDirectory()).All;
 
     /// <summary>Rows with a Features vector (C·H·W pixels in [0, 1]) and the text label.</summary>
     public static IDataView View(MLContext ml, ImageDataset data, string featureColumn = "Features")

@@ -9,10 +9,7 @@ namespace DqMlNet.Cli;
 /// <summary>The <c>dq</c> command tree (System.CommandLine) and its in-process entry point.</summary>
 internal static class DqCommand
 {
-    /// <summary>Exit code of a failed command (bad input file, invalid data); parse errors also give 1.</summary>
-    public const int Failure = 1;
-
-    /// <summary>Parses and runs <paramref name="args"/>; output and errors go to the given writers (console by default).</summary>
+    /// <summary>Parses and runs <paramref name="args"/>; output and errors go to the given writers (console by default). Returns one of <see cref="ExitCodes"/>.</summary>
     public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
         output ??= Console.Out;
@@ -21,13 +18,18 @@ internal static class DqCommand
             ? AnsiConsole.Console
             : AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
         var root = Build(console, error);
-        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        var parse = root.Parse(args);
+        int code = parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        // System.CommandLine prints parse errors and answers 1; dq documents 2 for every command-line mistake.
+        return parse.Errors.Count > 0 ? ExitCodes.Usage : code;
     }
 
     /// <summary>The root command with train, evaluate, export and report.</summary>
     public static RootCommand Build(IAnsiConsole console, TextWriter error)
     {
-        var root = new RootCommand("dq — train, evaluate, export and report defensively quantized (DqMlNet) models.");
+        var root = new RootCommand("dq — train, evaluate, export and report defensively quantized (DqMlNet) models.\n\n" +
+                                   "Outputs are checked before any work: an output may not be an input or another output, and an existing " +
+                                   "output is replaced only with --force.\n" + ExitCodes.Help);
         root.Add(TrainCommand.Create(console, error));
         root.Add(EvaluateCommand.Create(console, error));
         root.Add(ExportCommand.Create(console, error));
@@ -35,38 +37,42 @@ internal static class DqCommand
         return root;
     }
 
-    /// <summary>Runs a command body, turning expected failures into a one-line error and exit code 1.</summary>
+    /// <summary>Runs a command body, turning every failure into one <c>error:</c> line and its exit code (<see cref="ExitCodes.For"/>).</summary>
     public static int Guard(TextWriter error, Func<int> body)
     {
         try
         {
             return body();
         }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or ArgumentException or InvalidDataException
-                                       or InvalidOperationException or NotSupportedException or IOException or UnauthorizedAccessException
-                                       or System.Text.Json.JsonException or FormatException)
+        catch (Exception ex)
         {
-            error.WriteLine($"error: {ex.Message}");
-            return Failure;
-        }
-        catch (Exception ex) when (Environment.GetEnvironmentVariable("DQ_DEBUG") is null)
-        {
-            error.WriteLine($"error: unexpected {ex.GetType().Name}: {ex.Message} (set DQ_DEBUG=1 for the stack trace)");
-            return Failure;
+            int code = ExitCodes.For(ex);
+            if (code != ExitCodes.Internal)
+                error.WriteLine($"error: {ex.Message}");
+            else if (Environment.GetEnvironmentVariable("DQ_DEBUG") is null)
+                error.WriteLine($"error: unexpected {ex.GetType().Name}: {ex.Message} (an internal error; set DQ_DEBUG=1 for the stack trace)");
+            else
+                error.WriteLine($"error: {ex}");
+            return code;
         }
     }
 
-    /// <summary>An existing file argument.</summary>
-    public static Argument<FileInfo> ExistingFile(string name, string description)
+    /// <summary>A file argument; its existence is checked by <see cref="RequireFile"/> when the command runs (exit code 3, not a usage error).</summary>
+    public static Argument<FileInfo> InputFile(string name, string description) => new(name) { Description = description };
+
+    /// <summary>Throws <see cref="FileNotFoundException"/> (exit code 3) when <paramref name="file"/> does not exist.</summary>
+    public static FileInfo RequireFile(FileInfo file)
     {
-        var argument = new Argument<FileInfo>(name) { Description = description };
-        argument.Validators.Add(result =>
-        {
-            var file = result.GetValueOrDefault<FileInfo>();
-            if (file is not null && !file.Exists) result.AddError($"File '{file.FullName}' does not exist.");
-        });
-        return argument;
+        if (Directory.Exists(file.FullName)) throw new CliException(ExitCodes.Usage, $"'{file.FullName}' is a folder; give a file.");
+        if (!File.Exists(file.FullName)) throw new FileNotFoundException($"File '{file.FullName}' does not exist.", file.FullName);
+        return file;
     }
+
+    /// <summary>--force: replace existing output files.</summary>
+    public static Option<bool> ForceOption() => new("--force", "-f")
+    {
+        Description = "Replace output files that already exist (never an input: an output that is an input is always refused).",
+    };
 
     /// <summary>--data: an IDX folder (train/t10k-*-idx?-ubyte.gz); default: the Fashion-MNIST cache.</summary>
     public static Option<DirectoryInfo?> DataOption()
@@ -75,12 +81,7 @@ internal static class DqCommand
         {
             Description = "Folder with the four Fashion-MNIST IDX files (train-images-idx3-ubyte.gz, …). Default: the DqMlNet cache (downloaded if missing).",
         };
-        option.Validators.Add(result =>
-        {
-            var dir = result.GetValueOrDefault<DirectoryInfo?>();
-            if (dir is not null && !dir.Exists) result.AddError($"Data folder '{dir.FullName}' does not exist.");
-        });
-        return option;
+        return option; // existence is checked when the command runs (CliData.RequireData: exit code 3)
     }
 
     /// <summary>A positive integer option.</summary>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text;
 using DqMlNet.Data;
 using DqMlNet.Evaluators;
 using DqMlNet.Transforms.Onnx;
@@ -17,7 +18,7 @@ internal static class EvaluateCommand
 
     public static Command Create(IAnsiConsole console, TextWriter error)
     {
-        var model = DqCommand.ExistingFile("model", "A DqMlNet ML.NET model zip, or any ONNX image classifier (.onnx) evaluated as a black box.");
+        var model = DqCommand.InputFile("model", "A DqMlNet ML.NET model zip, or any ONNX image classifier (.onnx) evaluated as a black box.");
         var data = DqCommand.DataOption();
         var attacks = DqCommand.AttacksOption();
         var eps = DqCommand.EpsilonsOption();
@@ -26,9 +27,10 @@ internal static class EvaluateCommand
         var queries = DqCommand.PositiveInt("--square-queries", "Query budget of the Square attack.", 300);
         var seed = new Option<long>("--seed") { Description = "Attack seed.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Report JSON to write (a .md is written next to it). Default: <model>.robustness.json." };
+        var force = DqCommand.ForceOption();
         var command = new Command("evaluate", "Evaluate robustness (attacks × ε, worst case) and write a JSON + Markdown report.")
         {
-            model, data, attacks, eps, limit, steps, queries, seed, output,
+            model, data, attacks, eps, limit, steps, queries, seed, output, force,
         };
         command.SetAction(parse => DqCommand.Guard(error, () =>
         {
@@ -46,6 +48,15 @@ internal static class EvaluateCommand
                 Seed = parse.GetValue(seed),
             };
             var target = parse.GetValue(output)?.FullName ?? CliData.Stem(file.FullName) + ".robustness.json";
+            var markdown = Path.ChangeExtension(target, ".md");
+            bool overwrite = parse.GetValue(force);
+            DqCommand.RequireFile(file);
+            CliData.RequireData(parse.GetValue(data));
+            new OutputPlan().Input("model", file.FullName).Inputs("dataset file", CliData.DataFiles(parse.GetValue(data)))
+                .Output(parse.GetValue(output) is null ? "the report <model>.robustness.json" : "--output", target)
+                .Output("the Markdown report (the JSON path with .md: name the JSON, e.g. -o report.json)", markdown)
+                .Validate(overwrite);
+            var modelSha256 = SideFile.Sha256(file.FullName); // the bytes evaluated: readers match the report to the model by it
             using var test = CliData.Load(parse.GetValue(data), DatasetSplit.Test, parse.GetValue(limit), Console.Error);
 
             RobustnessReport report = null!;
@@ -62,9 +73,9 @@ internal static class EvaluateCommand
                     report = onnx ? EvaluateOnnx(file, test, options, progress) : EvaluateZip(file, test, options, progress);
                 });
 
-            ReportWriter.WriteJson(report, target);
-            var markdown = Path.ChangeExtension(target, ".md");
-            ReportWriter.WriteMarkdown(report, markdown);
+            report = report with { ModelSha256 = modelSha256 };
+            AtomicFile.WriteAllBytes(target, Encoding.UTF8.GetBytes(ReportWriter.ToJson(report)), overwrite);
+            AtomicFile.WriteAllBytes(markdown, Encoding.UTF8.GetBytes(ReportWriter.ToMarkdown(report)), overwrite);
             Print(console, report);
             console.MarkupLineInterpolated($"Wrote {target} and {markdown}");
             return 0;

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Text;
+using DqMlNet.Data;
 using DqMlNet.Evaluators;
 using Spectre.Console;
 
@@ -9,16 +11,23 @@ internal static class ReportCommand
 {
     public static Command Create(IAnsiConsole console, TextWriter error)
     {
-        var json = DqCommand.ExistingFile("report", "A robustness report JSON (written by dq evaluate or RobustnessMetrics.WriteReport).");
+        var json = DqCommand.InputFile("report", "A robustness report JSON (written by dq evaluate or RobustnessMetrics.WriteReport).");
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Markdown file to write. Default: print to the console." };
         var png = new Option<FileInfo?>("--png") { Description = "Also plot robust accuracy by attack and ε to this PNG file." };
-        var command = new Command("report", "Render a robustness report JSON as Markdown (and optionally a PNG plot).") { json, output, png };
+        var force = DqCommand.ForceOption();
+        var command = new Command("report", "Render a robustness report JSON as Markdown (and optionally a PNG plot).") { json, output, png, force };
         command.SetAction(parse => DqCommand.Guard(error, () =>
         {
-            var report = ReportWriter.ReadJson(parse.GetValue(json)!.FullName);
+            var input = DqCommand.RequireFile(parse.GetValue(json)!);
+            bool overwrite = parse.GetValue(force);
+            var plan = new OutputPlan().Input("report", input.FullName);
+            if (parse.GetValue(output) is FileInfo o) plan.Output("--output", o.FullName);
+            if (parse.GetValue(png) is FileInfo p) plan.Output("--png", p.FullName);
+            plan.Validate(overwrite);
+            var report = ReportWriter.ReadJson(input.FullName);
             if (parse.GetValue(output) is FileInfo md)
             {
-                ReportWriter.WriteMarkdown(report, md.FullName);
+                AtomicFile.WriteAllBytes(md.FullName, Encoding.UTF8.GetBytes(ReportWriter.ToMarkdown(report)), overwrite);
                 console.MarkupLineInterpolated($"Wrote {md.FullName}");
             }
             else

@@ -29,17 +29,25 @@ internal static class TrainCommand
         var batch = DqCommand.PositiveInt("--batch-size", "Mini-batch size.", 128);
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var threads = DqCommand.PositiveInt("--threads", "LibTorch threads.");
-        var output = new Option<FileInfo>("--output", "-o") { Description = "Where to save the ML.NET model zip.", DefaultValueFactory = _ => new FileInfo("model.zip") };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "Where to save the ML.NET model zip (its <name>.training.json side file is written next to it).", DefaultValueFactory = _ => new FileInfo("model.zip") };
         var onnx = new Option<FileInfo?>("--onnx") { Description = "Also export the model as ONNX to this path." };
+        var force = DqCommand.ForceOption();
 
         var command = new Command("train", "Train a SmallCnn (fp, vq or dq) on Fashion-MNIST and save it as an ML.NET model zip.")
         {
-            data, mode, bits, beta, epochs, trainLimit, testLimit, batch, seed, threads, output, onnx,
+            data, mode, bits, beta, epochs, trainLimit, testLimit, batch, seed, threads, output, onnx, force,
         };
         command.SetAction(parse => DqCommand.Guard(error, () =>
         {
             var trainingMode = parse.GetValue(mode) switch { "fp" => TrainingMode.FullPrecision, "vq" => TrainingMode.Vanilla, _ => TrainingMode.Defensive };
             var zip = parse.GetValue(output)!;
+            var sidecar = SideFile.PathFor(zip.FullName, ".training.json");
+            bool overwrite = parse.GetValue(force);
+            CliData.RequireData(parse.GetValue(data));
+            var plan = new OutputPlan().Inputs("dataset file", CliData.DataFiles(parse.GetValue(data)))
+                .Output("--output", zip.FullName).Output("the training side file <output>.training.json", sidecar);
+            if (parse.GetValue(onnx) is FileInfo onnxTarget) plan.Output("--onnx", onnxTarget.FullName);
+            plan.Validate(overwrite); // before the data is loaded and the model trained
             using var train = CliData.Load(parse.GetValue(data), DatasetSplit.Train, parse.GetValue(trainLimit), Console.Error);
             using var test = CliData.Load(parse.GetValue(data), DatasetSplit.Test, parse.GetValue(testLimit), Console.Error);
             console.MarkupLineInterpolated($"Training [bold]{parse.GetValue(mode)}[/] on {train.Count} images ({train.Channels}×{train.Height}×{train.Width}), {parse.GetValue(epochs)} epoch(s)");
@@ -76,17 +84,23 @@ internal static class TrainCommand
             var keyed = chain[1].Transform(chain[0].Transform(CliData.View(ml, test)));
             var metrics = ml.MulticlassClassification.Evaluate(keyed);
 
-            AtomicFile.Write(zip.FullName, stream => ml.Model.Save(model, trainView.Schema, stream)); // an older zip survives a failed save
-            double? recordedBeta = trainingMode == TrainingMode.Defensive ? parse.GetValue(beta) : null;
-            var sidecar = CliData.Stem(zip.FullName) + ".training.json";
-            File.WriteAllText(sidecar, JsonSerializer.Serialize(new
+            byte[] zipBytes;
+            using (var buffer = new MemoryStream())
             {
+                ml.Model.Save(model, trainView.Schema, buffer);
+                zipBytes = buffer.ToArray();
+            }
+            AtomicFile.WriteAllBytes(zip.FullName, zipBytes, overwrite); // an older zip survives a failed save
+            double? recordedBeta = trainingMode == TrainingMode.Defensive ? parse.GetValue(beta) : null;
+            AtomicFile.WriteAllBytes(sidecar, JsonSerializer.SerializeToUtf8Bytes(new
+            {
+                modelSha256 = SideFile.Sha256(zipBytes), // readers use this file only for the zip with exactly these bytes
                 mode = parse.GetValue(mode), activationBits = trainingMode == TrainingMode.FullPrecision ? (int?)null : options.ActivationBits,
                 beta = recordedBeta, epochs = options.MaxEpoch, trainImages = train.Count, testImages = test.Count,
                 testAccuracy = metrics.MicroAccuracy, seconds = clock.Elapsed.TotalSeconds,
-            }, new JsonSerializerOptions { WriteIndented = true }));
+            }, new JsonSerializerOptions { WriteIndented = true }), overwrite);
             if (parse.GetValue(onnx) is FileInfo onnxFile)
-                OnnxExporter.Export(stage.Model, onnxFile.FullName, new OnnxExportOptions { Beta = recordedBeta, ClassNames = stage.ClassNames });
+                AtomicFile.WriteAllBytes(onnxFile.FullName, OnnxExporter.ToBytes(stage.Model, new OnnxExportOptions { Beta = recordedBeta, ClassNames = stage.ClassNames }), overwrite);
 
             var table = new Table().AddColumns("model", "test accuracy", "test images", "time", "saved");
             table.AddRow(Markup.Escape(Evaluators.RobustnessEvaluator.Describe(stage.Model.Spec)), $"{metrics.MicroAccuracy:P2}", $"{test.Count}",

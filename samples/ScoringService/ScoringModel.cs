@@ -173,10 +173,10 @@ public sealed record ModelInfo
             Mode = spec.Mode.ToString(),
             ActivationBits = spec.IsQuantized ? spec.ActivationBits : null,
             WeightBits = spec.WeightBits,
-            Beta = ReadBeta(stem + ".training.json", logger),
+            Beta = DqMlNet.Data.SideFile.BelongsTo(stem + ".training.json", path, w => logger?.LogWarning("{Warning}", w)) ? ReadBeta(stem + ".training.json", logger) : null,
             ClassNames = stage.ClassNames.ToArray(),
             InputShape = spec.InputShape,
-            Robustness = RobustnessSummary.TryRead(stem + ".robustness.json", logger),
+            Robustness = DqMlNet.Data.SideFile.BelongsTo(stem + ".robustness.json", path, w => logger?.LogWarning("{Warning}", w)) ? RobustnessSummary.TryRead(stem + ".robustness.json", logger) : null,
         };
     }
 

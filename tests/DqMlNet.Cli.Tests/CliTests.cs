@@ -46,12 +46,12 @@ public sealed class CliTests : IDisposable
         foreach (var command in new[] { "evaluate", "export", "report" })
         {
             var (code, _, error) = Run(command, missing);
-            Assert.NotEqual(0, code);
+            Assert.Equal(ExitCodes.Input, code);
             Assert.Contains("does not exist", error);
             Assert.Contains("nope.zip", error);
         }
         var (c2, _, e2) = Run("train", "--data", Path.Combine(dir, "no-such-folder"));
-        Assert.NotEqual(0, c2);
+        Assert.Equal(ExitCodes.Input, c2);
         Assert.Contains("does not exist", e2);
     }
 
@@ -90,7 +90,7 @@ public sealed class CliTests : IDisposable
         var model = Path.Combine(dir, "m.onnx");
         File.WriteAllBytes(model, new byte[] { 1 });
         var (code, _, error) = Run("evaluate", model, "--attacks", "PGD");
-        Assert.Equal(DqCommand.Failure, code);
+        Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("black box", error);
     }
 
@@ -100,7 +100,7 @@ public sealed class CliTests : IDisposable
         var model = Path.Combine(dir, "m.zip");
         File.WriteAllText(model, "not a zip");
         var (code, _, error) = Run("export", model);
-        Assert.Equal(DqCommand.Failure, code);
+        Assert.Equal(ExitCodes.Data, code);
         Assert.StartsWith("error:", error);
         Assert.DoesNotContain("   at ", error);
     }
@@ -128,6 +128,6 @@ public sealed class CliTests : IDisposable
         Assert.True(new FileInfo(png).Length > 1000);
 
         File.WriteAllText(json, "{ not json");
-        Assert.Equal(DqCommand.Failure, Run("report", json).Code);
+        Assert.Equal(ExitCodes.Data, Run("report", json).Code);
     }
 }

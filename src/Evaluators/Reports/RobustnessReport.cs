@@ -12,6 +12,12 @@ public sealed record RobustnessReport
     /// <summary>Model description (architecture, mode, bits, β).</summary>
     public string Model { get; init; } = "";
 
+    /// <summary>
+    /// SHA-256 (lowercase hex) of the model file's bytes this report describes, or null when unknown (an in-memory
+    /// model). Readers of a <c>&lt;model&gt;.robustness.json</c> side file use the report only when it matches the model.
+    /// </summary>
+    public string? ModelSha256 { get; init; }
+
     /// <summary>Threat model, e.g. "Linf, pixels in [0, 1]".</summary>
     public string ThreatModel { get; init; } = "Linf, pixels in [0, 1]";
 

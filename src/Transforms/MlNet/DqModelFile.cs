@@ -101,7 +101,7 @@ public static class DqModelFile
         }
     }
 
-    private static DqTransformer Restore(MLContext ml, ModelProto wrapped, DataViewSchema inputSchema, string path)
+    internal static DqTransformer Restore(MLContext ml, ModelProto wrapped, DataViewSchema inputSchema, string path)
     {
         var meta = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var p in wrapped.MetadataProps) meta[p.Key] = p.Value;

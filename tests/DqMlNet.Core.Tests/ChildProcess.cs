@@ -57,7 +57,7 @@ public static class ChildProcess
 
     private static int Train(string checkpointDirectory, string weightsOut)
     {
-        using var train = TestData.Load(DatasetSplit.Train, limit: 480);
+        using var train = TestData.Load(DatasetSplit.Train, limit: 320);
         var (spec, options) = TinyRun(checkpointDirectory == "-" ? null : checkpointDirectory);
         var progress = new SyncProgress(p => Console.WriteLine($"progress epoch {p.Epoch} batch {p.Batch}/{p.Batches}"));
         var result = new DqTrainer(spec, options).Fit(train, progress: progress);

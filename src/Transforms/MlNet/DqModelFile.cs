@@ -69,6 +69,15 @@ public static class DqModelFile
             if (bytes.Length < 4 || BitConverter.ToInt32(bytes, 0) != bytes.Length - 4) continue;
             var model = OnnxModelLoader.ReadModel(bytes.AsSpan(4).ToArray(), $"{path}:{entry.FullName}");
             if (!model.MetadataProps.Any(p => p.Key == MlNetOnnxStage.ColumnsKey)) continue;
+            // Spec bounds and initializer shapes are checked here, before ML.NET parses the zip and hands the stage to
+            // ONNX Runtime (the wrapper's own "__dq_" initializers are not part of the exported model).
+            string source = $"{path}:{entry.FullName}";
+            if (model.Graph is null) throw new InvalidDataException($"'{source}': the DQ stage's ONNX model has no graph. Save the model again.");
+            var spec = OnnxModelLoader.ReadSpec(model, source);
+            var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+            foreach (var t in model.Graph.Initializer)
+                if (!t.Name.StartsWith("__dq_", StringComparison.Ordinal)) initializers[t.Name] = t;
+            InitializerChecks.CheckAgainstSpec(initializers, spec, source);
             bool nested = entry.FullName.Count(c => c == '/') == 3;
             found[nested ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1] = model;
         }

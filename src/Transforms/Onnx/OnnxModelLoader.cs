@@ -22,6 +22,9 @@ namespace DqMlNet.Transforms.Onnx;
 /// </remarks>
 public static class OnnxModelLoader
 {
+    /// <summary>How messages name a model that did not come from a file.</summary>
+    private const string InMemory = "<in-memory ONNX model>";
+
     /// <summary>Reads an ONNX file (any producer); its length is checked against <see cref="ModelFileLimits.MaxModelBytes"/> first.</summary>
     public static ModelProto ReadModel(string path)
     {
@@ -34,7 +37,7 @@ public static class OnnxModelLoader
     }
 
     /// <summary>Parses ONNX bytes (any producer).</summary>
-    public static ModelProto ReadModel(byte[] bytes) => ReadModel(bytes, "The ONNX model");
+    public static ModelProto ReadModel(byte[] bytes) => ReadModel(bytes, InMemory);
 
     internal static ModelProto ReadModel(byte[] bytes, string source)
     {
@@ -62,7 +65,7 @@ public static class OnnxModelLoader
     /// The <see cref="ModelSpec"/> stored by <see cref="OnnxExporter"/>, validated (including its upper bounds); throws
     /// <see cref="InvalidDataException"/> naming the metadata field for other files or an unreadable or invalid spec.
     /// </summary>
-    public static ModelSpec ReadSpec(ModelProto model) => ReadSpec(model, "The ONNX model");
+    public static ModelSpec ReadSpec(ModelProto model) => ReadSpec(model, InMemory);
 
     internal static ModelSpec ReadSpec(ModelProto model, string source)
     {
@@ -97,7 +100,7 @@ public static class OnnxModelLoader
     /// the spec's weight count, so an edited spec cannot make LibTorch allocate a model the file does not hold; weights
     /// must be finite and quantization scales finite and positive. Every problem is an <see cref="InvalidDataException"/>.
     /// </summary>
-    public static DqModel Load(ModelProto model) => Load(model, "The ONNX model");
+    public static DqModel Load(ModelProto model) => Load(model, InMemory);
 
     internal static DqModel Load(ModelProto model, string source)
     {

@@ -64,7 +64,7 @@ public static class Cifar10
             try
             {
                 log?.WriteLine($"CIFAR-10: extracting {archive} ...");
-                using (var stream = File.OpenRead(archive)) Extract(stream, extracted);
+                using (var stream = File.OpenRead(archive)) Extract(stream, extracted, archive);
                 if (FindAfter("archive '" + archive + "'", directory, attempts) is { } f) return f;
             }
             catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
@@ -78,7 +78,7 @@ public static class Cifar10
             try
             {
                 log?.WriteLine($"CIFAR-10: downloading {OfficialUrl} into {extracted} ...");
-                DatasetDownload.Stream(OfficialUrl, body => Extract(body, extracted), cancellationToken);
+                DatasetDownload.Stream(OfficialUrl, body => Extract(body, extracted, OfficialUrl), cancellationToken);
                 if (FindAfter("download from " + OfficialUrl, directory, attempts) is { } f) return f;
             }
             catch (Exception ex) when (DatasetDownload.IsDownloadFailure(ex, cancellationToken))
@@ -174,12 +174,23 @@ public static class Cifar10
         return null;
     }
 
-    /// <summary>Extracts the batch files and the meta file of a <c>.tar.gz</c> stream into <paramref name="target"/>, each atomically.</summary>
-    private static void Extract(Stream tarGz, string target)
+    /// <summary>
+    /// Extracts the batch files and the meta file of a <c>.tar.gz</c> stream into <paramref name="target"/>, each
+    /// atomically. Bounded: each entry's declared size is checked before it is extracted (a batch file must be a whole
+    /// number of records, at most <see cref="DataLimits.MaxArchiveEntryBytes"/>; the meta file at most 64 KiB), each copy
+    /// stops at its declared size, and the whole archive may inflate to at most four entry limits.
+    /// </summary>
+    internal static void Extract(Stream tarGz, string target, string? archiveName = null)
     {
+        archiveName ??= ArchiveFileName;
         var wanted = new HashSet<string>(TrainFiles.Append(TestFile).Append(MetaFileName), StringComparer.Ordinal);
+        long entryCap = DataLimits.MaxArchiveEntryBytes;
+        long totalCap = entryCap > long.MaxValue / 4 ? long.MaxValue : entryCap * 4;
         using var gz = new GZipStream(tarGz, CompressionMode.Decompress, leaveOpen: true);
-        using var tar = new TarReader(gz);
+        using var limited = new LimitedReadStream(gz, totalCap, limit => new InvalidDataException(
+            $"'{archiveName}' inflates to more than {limit:N0} bytes, far more than CIFAR-10's ≈ 185 MB; it is not the " +
+            "official archive (or is a decompression bomb): delete it and download it again. " + DataLimits.RaiseArchiveHint));
+        using var tar = new TarReader(limited);
         int written = 0;
         while (tar.GetNextEntry() is { } entry)
         {
@@ -187,7 +198,26 @@ public static class Cifar10
             // Only known file names are taken, and only their file name part: no path from the archive reaches the disk.
             var name = Path.GetFileName(entry.Name.Replace('\\', '/'));
             if (!wanted.Contains(name)) continue;
-            AtomicFile.Write(Path.Combine(target, name), s => entry.DataStream.CopyTo(s));
+            long declared = entry.Length;
+            string Bad(string problem) =>
+                $"'{archiveName}': entry '{entry.Name}' {problem}. The archive is corrupt or not the official binary version: " +
+                "delete it and download it again.";
+            if (name == MetaFileName)
+            {
+                if (declared > 64 * 1024) throw new InvalidDataException(Bad($"declares {declared:N0} bytes; a class-name list has at most 64 KiB"));
+            }
+            else if (declared <= 0 || declared % Cifar10BinaryFile.RecordLength != 0)
+            {
+                throw new InvalidDataException(Bad($"declares {declared:N0} bytes, not a positive multiple of the {Cifar10BinaryFile.RecordLength}-byte record"));
+            }
+            if (declared > entryCap)
+                throw new InvalidDataException(Bad($"declares {declared:N0} bytes, more than the limit of {entryCap:N0}") + " " + DataLimits.RaiseArchiveHint);
+            AtomicFile.Write(Path.Combine(target, name), s =>
+            {
+                long copied = BoundedRead.CopyAtMost(entry.DataStream, s, declared,
+                    () => new InvalidDataException(Bad($"holds more than its declared {declared:N0} bytes")));
+                if (copied != declared) throw new InvalidDataException(Bad($"holds {copied:N0} of its declared {declared:N0} bytes (truncated)"));
+            });
             written++;
         }
         if (written == 0)

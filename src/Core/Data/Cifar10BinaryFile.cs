@@ -35,8 +35,10 @@ public static class Cifar10BinaryFile
                 $"{RecordLength}-byte record (1 label + {PixelsPerImage} pixels){(length > RecordLength ? $"; the last record is cut off after {length % RecordLength} bytes" : "")}. " +
                 "The file is truncated or of another kind (the Python/MATLAB versions of CIFAR-10 are not this format): delete it and " +
                 "download cifar-10-binary.tar.gz again.");
-        if (length / RecordLength > int.MaxValue)
-            throw new InvalidDataException($"'{path}' holds too many records ({length / RecordLength}).");
+        if (length > DataLimits.MaxDatasetBytes || length / RecordLength > int.MaxValue)
+            throw new InvalidDataException(
+                $"'{path}' has {length:N0} bytes, more than a CIFAR-10 batch (30,730,000) and than the limit of " +
+                $"{DataLimits.MaxDatasetBytes:N0} bytes. It is not a CIFAR-10 batch: delete it. " + DataLimits.RaiseDatasetHint);
         return (int)(length / RecordLength);
     }
 

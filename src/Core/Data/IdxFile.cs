@@ -53,46 +53,65 @@ public static class IdxFile
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"IDX {what} file not found: '{path}'.", path);
-        byte[] raw = File.ReadAllBytes(path);
-        byte[] bytes;
-        try
-        {
-            bytes = raw.Length >= 2 && raw[0] == 0x1f && raw[1] == 0x8b ? Gunzip(raw) : raw;
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new InvalidDataException($"'{path}' looks gzip-compressed but is corrupt ({ex.Message}). Delete it and download or rebuild it.", ex);
-        }
 
         string Fix(string problem) =>
             $"'{path}' is not a valid IDX {what} file: {problem}. Expected the MNIST/Fashion-MNIST format " +
             $"(magic 0x0000080{expectedDims}); the file may be truncated or of another kind — delete it and download or rebuild it.";
 
-        if (bytes.Length < 4) throw new InvalidDataException(Fix($"only {bytes.Length} bytes"));
-        if (bytes[0] != 0 || bytes[1] != 0) throw new InvalidDataException(Fix($"magic starts with 0x{bytes[0]:x2}{bytes[1]:x2}, not 0x0000"));
-        if (bytes[2] != UnsignedByte) throw new InvalidDataException(Fix($"element type 0x{bytes[2]:x2} is not unsigned byte (0x08)"));
-        if (bytes[3] != expectedDims) throw new InvalidDataException(Fix($"{bytes[3]} dimensions instead of {expectedDims}"));
-        int headerLength = 4 + 4 * expectedDims;
-        if (bytes.Length < headerLength) throw new InvalidDataException(Fix("the header is truncated"));
-        var dims = new int[expectedDims];
-        long expected = 1;
-        for (int i = 0; i < expectedDims; i++)
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        long fileLength = file.Length;
+        Span<byte> probe = stackalloc byte[2];
+        int probed = file.ReadAtLeast(probe, 2, throwOnEndOfStream: false);
+        file.Position = 0;
+        bool gzip = probed == 2 && probe[0] == 0x1f && probe[1] == 0x8b;
+        try
         {
-            dims[i] = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4 + 4 * i));
-            if (dims[i] <= 0) throw new InvalidDataException(Fix($"dimension {i} is {dims[i]}"));
-            expected *= dims[i];
-        }
-        long actual = bytes.Length - headerLength;
-        if (actual != expected)
-            throw new InvalidDataException(Fix($"header says {string.Join("×", dims)} = {expected} bytes of data but the file holds {actual}"));
-        return (dims, bytes.AsSpan(headerLength).ToArray());
-    }
+            using Stream input = gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : file;
+            string field = gzip ? "the decompressed data" : "the file";
 
-    private static byte[] Gunzip(byte[] gz)
-    {
-        using var input = new GZipStream(new MemoryStream(gz), CompressionMode.Decompress);
-        using var output = new MemoryStream();
-        input.CopyTo(output);
-        return output.ToArray();
+            // The header: magic (2 zero bytes, type, dimension count) and one big-endian size per dimension.
+            int headerLength = 4 + 4 * expectedDims;
+            var h = new byte[headerLength];
+            int headerRead = input.ReadAtLeast(h, headerLength, throwOnEndOfStream: false);
+            if (headerRead < 4) throw new InvalidDataException(Fix($"only {headerRead} bytes"));
+            if (h[0] != 0 || h[1] != 0) throw new InvalidDataException(Fix($"magic starts with 0x{h[0]:x2}{h[1]:x2}, not 0x0000"));
+            if (h[2] != UnsignedByte) throw new InvalidDataException(Fix($"element type 0x{h[2]:x2} is not unsigned byte (0x08)"));
+            if (h[3] != expectedDims) throw new InvalidDataException(Fix($"{h[3]} dimensions instead of {expectedDims}"));
+            if (headerRead < headerLength) throw new InvalidDataException(Fix("the header is truncated"));
+
+            var dims = new int[expectedDims];
+            long expected = 1;
+            for (int i = 0; i < expectedDims; i++)
+            {
+                dims[i] = BinaryPrimitives.ReadInt32BigEndian(h.AsSpan(4 + 4 * i));
+                if (dims[i] <= 0) throw new InvalidDataException(Fix($"dimension {i} is {dims[i]}"));
+                // Checked: three 31-bit sizes can exceed 2^63, and a wrapped product could match the file's length.
+                try { expected = checked(expected * dims[i]); }
+                catch (OverflowException) { throw new InvalidDataException(Fix($"the dimensions {string.Join("×", dims.Take(i + 1))} overflow a 64-bit size")); }
+            }
+            string shape = string.Join("×", dims);
+            long cap = Math.Min(DataLimits.MaxDatasetBytes, Array.MaxLength);
+            if (expected > cap)
+                throw new InvalidDataException(Fix(
+                    $"the header declares {shape} = {expected:N0} bytes of data, more than the limit of {cap:N0} bytes. " +
+                    DataLimits.RaiseDatasetHint));
+            if (!gzip)
+            {
+                long actual = fileLength - headerLength;
+                if (actual != expected)
+                    throw new InvalidDataException(Fix($"header says {shape} = {expected} bytes of data but the file holds {actual}"));
+            }
+
+            var data = BoundedRead.Exactly(input, expected, out long dataRead);
+            if (data is null)
+                throw new InvalidDataException(Fix($"header says {shape} = {expected} bytes of data but {field} holds only {dataRead}"));
+            if (!BoundedRead.AtEnd(input))
+                throw new InvalidDataException(Fix($"{field} holds more than the {expected} bytes of data its header declares ({shape})"));
+            return (dims, data);
+        }
+        catch (InvalidDataException ex) when (gzip && ex.Message.IndexOf(path, StringComparison.Ordinal) < 0)
+        {
+            throw new InvalidDataException($"'{path}' looks gzip-compressed but is corrupt ({ex.Message}). Delete it and download or rebuild it.", ex);
+        }
     }
 }

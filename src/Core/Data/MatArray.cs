@@ -21,7 +21,7 @@ public sealed class MatArray
         _raw = raw;
         _storage = storage;
         _bigEndian = bigEndian;
-        Length = dimensions.Aggregate(1L, (a, d) => a * d);
+        Length = dimensions.Aggregate(1L, (a, d) => checked(a * d)); // validated by the reader; checked all the same
     }
 
     /// <summary>The file the array was read from (for messages).</summary>

@@ -48,9 +48,8 @@ public static class MatV5Reader
         var wanted = variables.Length == 0 ? null : new HashSet<string>(variables, StringComparer.Ordinal);
         var arrays = new Dictionary<string, MatArray>(StringComparer.Ordinal);
         var seen = new List<(string, MatClass)>();
-        var file = new Cursor(stream, header.BigEndian, path, p => $"file offset {p}");
-        file.Position = HeaderLength;
         long length = stream.Length;
+        var file = new Cursor(stream, header.BigEndian, path, p => $"file offset {p}") { Position = HeaderLength, Limit = length };
         while (file.Position < length)
         {
             if (wanted is not null && wanted.All(arrays.ContainsKey)) break;
@@ -78,9 +77,16 @@ public static class MatV5Reader
                     var inner = new Cursor(zlib, header.BigEndian, path, p => $"decompressed byte {p} of the compressed element at file offset {elementStart}");
                     try
                     {
+                        inner.Limit = 8;
                         var innerTag = inner.ReadTag();
                         if (innerTag.Type != (uint)DataType.Matrix)
                             throw inner.Bad(0, $"the compressed element holds data type {innerTag.Type}, not miMATRIX (14)");
+                        // The inflated size is only what the inner tag declares: bound it before inflating anything,
+                        // and read no further than it (the rest of the stream is never decompressed).
+                        long cap = DataLimits.MaxDatasetBytes;
+                        if (innerTag.Size > cap)
+                            throw inner.Bad(0, $"the compressed variable declares {innerTag.Size:N0} bytes when inflated, more than the limit of {cap:N0} bytes. {DataLimits.RaiseDatasetHint}");
+                        inner.Limit = 8 + innerTag.Size;
                         ReadMatrix(inner, innerTag.Size, wanted, arrays, seen);
                     }
                     catch (InvalidDataException ex) when (ex.Message.IndexOf(path, StringComparison.Ordinal) < 0)
@@ -153,6 +159,22 @@ public static class MatV5Reader
     {
         if (size == 0) return; // an empty placeholder element
         long start = c.Position;
+        if (size > c.Limit - start)
+            throw c.Bad(start, $"the miMATRIX element claims {size:N0} bytes but only {c.Limit - start:N0} remain");
+        long outerLimit = c.Limit;
+        c.Limit = start + size; // no subelement may claim bytes beyond its element
+        try
+        {
+            ReadMatrixContents(c, start, size, wanted, arrays, seen);
+        }
+        finally
+        {
+            c.Limit = outerLimit;
+        }
+    }
+
+    private static void ReadMatrixContents(Cursor c, long start, long size, HashSet<string>? wanted, Dictionary<string, MatArray> arrays, List<(string, MatClass)> seen)
+    {
 
         long at = c.Position;
         var flagsTag = c.ReadTag();
@@ -198,17 +220,26 @@ public static class MatV5Reader
         if (complex)
             throw c.Bad(at, $"variable '{name}' is complex; only real arrays are supported");
 
-        long count = dims.Aggregate(1L, (a, d) => a * d);
         at = c.Position;
+        // Checked: many 31-bit dimensions can wrap a 64-bit product into a small, plausible count.
+        long count = 1;
+        try
+        {
+            foreach (int d in dims) count = checked(count * d);
+        }
+        catch (OverflowException)
+        {
+            throw c.Bad(at, $"variable '{name}': the dimensions {string.Join("×", dims)} overflow a 64-bit element count");
+        }
         var realTag = c.ReadTag();
         var storage = (DataType)realTag.Type;
         int elementSize = SizeOf(storage);
         if (elementSize == 0)
             throw c.Bad(at, $"variable '{name}': the real part has data type {realTag.Type}, which is not numeric");
-        if (realTag.Size != count * elementSize)
+        if (count > long.MaxValue / elementSize || realTag.Size != count * elementSize)
             throw c.Bad(at, $"variable '{name}' of size {string.Join("×", dims)} needs {count} values ({count * elementSize} bytes as {storage}) but its real part holds {realTag.Size} bytes");
-        if (realTag.Size > Array.MaxLength)
-            throw c.Bad(at, $"variable '{name}' holds {realTag.Size} bytes, more than fit in one array");
+        if (realTag.Size > Math.Min(DataLimits.MaxDatasetBytes, Array.MaxLength))
+            throw c.Bad(at, $"variable '{name}' holds {realTag.Size:N0} bytes, more than the limit of {Math.Min(DataLimits.MaxDatasetBytes, Array.MaxLength):N0} bytes. {DataLimits.RaiseDatasetHint}");
         var data = c.ReadData(realTag, $"the values of '{name}'");
         if (c.Position - start > size)
             throw c.Bad(start, $"variable '{name}': its subelements run past the end of the miMATRIX element ({size} bytes)");
@@ -221,6 +252,9 @@ public static class MatV5Reader
     private sealed class Cursor(Stream stream, bool bigEndian, string path, Func<long, string> describe)
     {
         public long Position;
+
+        /// <summary>The position no read may pass: the end of the file, of the inflated element or of the enclosing element.</summary>
+        public long Limit = long.MaxValue;
         public string Path => path;
         public bool BigEndian => bigEndian;
 
@@ -257,9 +291,25 @@ public static class MatV5Reader
         public byte[] ReadData(Tag tag, string what)
         {
             if (tag.Small is not null) return tag.Small;
-            if (tag.Size > Array.MaxLength) throw Bad(Position, $"{what} claims {tag.Size} bytes");
-            var data = new byte[tag.Size];
-            Read(data, what);
+            long at = Position;
+            // Declared sizes are checked against the bytes that can be present before anything is allocated.
+            if (tag.Size > Limit - Position)
+                throw Bad(at, $"{what} claims {tag.Size:N0} bytes but its element has only {Limit - Position:N0} left");
+            long cap = Math.Min(DataLimits.MaxDatasetBytes, Array.MaxLength);
+            if (tag.Size > cap) throw Bad(at, $"{what} claims {tag.Size:N0} bytes, more than the limit of {cap:N0}. {DataLimits.RaiseDatasetHint}");
+            byte[] data;
+            if (stream.CanSeek)
+            {
+                data = new byte[tag.Size];
+                Read(data, what);
+            }
+            else
+            {
+                // An inflating stream: the buffer grows with the bytes that actually arrive.
+                data = BoundedRead.Exactly(stream, tag.Size, out long read)
+                    ?? throw Bad(at, $"the data ends while reading {what} ({read:N0} of {tag.Size:N0} bytes present)");
+                Position += tag.Size;
+            }
             SkipPadding(tag.Size);
             return data;
         }
@@ -276,6 +326,7 @@ public static class MatV5Reader
         {
             if (count < 0) throw Bad(Position, "the subelements run past the end of their miMATRIX element");
             if (count == 0) return;
+            if (count > Limit - Position) throw Bad(Position, $"{count:N0} bytes to skip but only {Limit - Position:N0} remain in the element");
             if (stream.CanSeek)
             {
                 if (stream.Position + count > stream.Length) throw Bad(Position, $"{count} bytes to skip but only {stream.Length - stream.Position} remain");

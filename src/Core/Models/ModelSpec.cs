@@ -57,13 +57,52 @@ public sealed record ModelSpec
     [JsonIgnore]
     public long[] InputShape => new long[] { Channels, Height, Width };
 
-    /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid field and how to fix it.</summary>
+    /// <summary>Most input channels a spec may declare.</summary>
+    public const int MaxChannels = 64;
+
+    /// <summary>Largest input height or width in pixels.</summary>
+    public const int MaxImageSide = 4096;
+
+    /// <summary>Most classes a spec may declare.</summary>
+    public const int MaxClasses = 100_000;
+
+    /// <summary>Largest depth (VGG: 19; Wide ResNet: 6n + 4).</summary>
+    public const int MaxDepth = 1000;
+
+    /// <summary>Largest width factor (VGG multiplier or WRN widen factor).</summary>
+    public const double MaxWidthFactor = 64;
+
+    /// <summary>
+    /// Most conv and linear weights (<see cref="WeightCount"/>) a spec may describe: 200 M, 800 MB as float32, about five
+    /// times WRN-28-10. A spec read from a file is checked against this before any tensor is allocated.
+    /// </summary>
+    public const long MaxWeights = 200_000_000;
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming the first invalid field and how to fix it. Every field has an
+    /// upper bound too, because specs are also read from files (ONNX metadata, model zips, checkpoints) and a model is
+    /// built from them: an edited spec must not make LibTorch allocate gigabytes.
+    /// </summary>
     public void Validate()
     {
         if (Channels < 1 || Height < 1 || Width < 1)
             throw new ArgumentException($"Input shape must be positive (got C={Channels}, H={Height}, W={Width}).");
+        if (Channels > MaxChannels)
+            throw new ArgumentException($"Channels = {Channels} exceeds the limit of {MaxChannels} input channels.");
+        if (Height > MaxImageSide || Width > MaxImageSide)
+            throw new ArgumentException($"Height × Width = {Height}×{Width} exceeds the limit of {MaxImageSide} pixels per side; resize the images.");
         if (NumClasses < 2)
             throw new ArgumentException($"A classifier needs at least 2 classes (got {NumClasses}).");
+        if (NumClasses > MaxClasses)
+            throw new ArgumentException($"NumClasses = {NumClasses} exceeds the limit of {MaxClasses} classes.");
+        if (Architecture != Architecture.SmallCnn && (Depth < 1 || Depth > MaxDepth))
+            throw new ArgumentException($"Depth must be in 1..{MaxDepth} (got {Depth}).");
+        if (Architecture != Architecture.SmallCnn && (!(WidthFactor > 0) || WidthFactor > MaxWidthFactor))
+            throw new ArgumentException($"WidthFactor must be in (0, {MaxWidthFactor}] (got {WidthFactor}).");
+        if (Mean is null || Std is null)
+            throw new ArgumentException("ModelSpec.Mean and ModelSpec.Std must be set (one value per input channel).");
+        if (Mean.Any(m => !float.IsFinite(m)) || Std.Any(s => !float.IsFinite(s)))
+            throw new ArgumentException("Every normalisation mean and std must be a finite number.");
         if (IsQuantized) ActivationQuantizer.ValidateBits(ActivationBits, nameof(ActivationBits));
         if (WeightBits is int wb) WeightQuantizer.ValidateBits(wb, nameof(WeightBits));
         if (Mean.Length != Channels || Std.Length != Channels)
@@ -81,8 +120,81 @@ public sealed record ModelSpec
             case Architecture.SmallCnn when Height < 4 || Width < 4:
                 throw new ArgumentException($"SmallCnn needs images of at least 4×4 pixels (got {Height}×{Width}).");
         }
-        if (Architecture != Architecture.SmallCnn && !(WidthFactor > 0))
-            throw new ArgumentException($"WidthFactor must be positive (got {WidthFactor}).");
+        if (!Enum.IsDefined(Architecture)) throw new ArgumentException($"Unknown architecture {(int)Architecture}.");
+        if (!Enum.IsDefined(Mode)) throw new ArgumentException($"Unknown training mode {(int)Mode}.");
+        long weights = WeightCount();
+        if (weights > MaxWeights)
+            throw new ArgumentException(
+                $"This {Architecture} spec (depth {Depth}, width {WidthFactor}, input {Channels}×{Height}×{Width}, {NumClasses} classes) " +
+                $"has {weights:N0} weights, more than the limit of {MaxWeights:N0}. Use a smaller width, depth or input.");
+    }
+
+    /// <summary>
+    /// The number of convolution and linear weights (kernels and matrices, without biases and BatchNorm) the spec's model
+    /// has, computed from the spec alone, without building it. Saturates at <see cref="long.MaxValue"/>.
+    /// </summary>
+    public long WeightCount()
+    {
+        try
+        {
+            return checked(Architecture switch
+            {
+                Architecture.SmallCnn => SmallCnnWeights(),
+                Architecture.Vgg => VggWeights(),
+                Architecture.WideResNet => WideResNetWeights(),
+                _ => 0,
+            });
+        }
+        catch (OverflowException)
+        {
+            return long.MaxValue;
+        }
+    }
+
+    // The three formulas mirror the constructors of SmallCnn, Vgg and WideResNet (a test compares them with built models).
+    private long SmallCnnWeights()
+    {
+        long flat = checked(64L * (Height / 4) * (Width / 4));
+        return checked(Channels * 32L * 9 + 32L * 64 * 9 + flat * 256 + 256L * NumClasses);
+    }
+
+    private long VggWeights()
+    {
+        int[] config = Depth switch
+        {
+            11 => new[] { 64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0 },
+            13 => new[] { 64, 64, 0, 128, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0 },
+            16 => new[] { 64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0 },
+            _ => new[] { 64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0 },
+        };
+        long channels = Channels, total = 0;
+        foreach (int c in config)
+        {
+            if (c == 0) continue;
+            long width = Math.Max(1, (long)Math.Round(c * WidthFactor));
+            total = checked(total + channels * width * 9);
+            channels = width;
+        }
+        return checked(total + channels * NumClasses);
+    }
+
+    private long WideResNetWeights()
+    {
+        long n = Math.Max(1, (Depth - 4) / 6);
+        long k = Math.Max(1, (long)Math.Round(WidthFactor));
+        long[] widths = { 16, 16 * k, 32 * k, 64 * k };
+        long total = checked(Channels * widths[0] * 9), inWidth = widths[0];
+        for (int g = 0; g < 3; g++)
+        {
+            for (long b = 0; b < n; b++)
+            {
+                long outWidth = widths[g + 1];
+                bool projection = inWidth != outWidth || (b == 0 && g > 0);
+                total = checked(total + inWidth * outWidth * 9 + outWidth * outWidth * 9 + (projection ? inWidth * outWidth : 0));
+                inWidth = outWidth;
+            }
+        }
+        return checked(total + inWidth * NumClasses);
     }
 
     /// <summary>Serialises to indented JSON (camelCase, enums as names).</summary>

@@ -57,21 +57,36 @@ public sealed class DqTrainer
         var model = ModelFactory.Create(Spec);
         model.to(device);
         var optimizer = CreateOptimizer(model);
+        // The probes get their own generator, seeded from the run's seed, so their sequence depends on nothing else
+        // and its state travels in the checkpoint: a resumed run draws exactly the probes the uninterrupted one would.
         var regularizer = Spec.Mode == TrainingMode.Defensive && Options.Beta > 0
             ? new LipschitzRegularizer(Options.Beta, Options.Lipschitz)
+            {
+                ProbeGenerator = Options.Lipschitz.Probes is null ? null
+                    : new Generator(unchecked((ulong)SeedMixer.Mix(Options.Seed, ProbeStream)), device),
+            }
             : null;
 
         var history = new List<EpochSummary>();
         int startEpoch = 0;
         string? checkpointPath = Options.CheckpointDirectory is null ? null : Path.Combine(Options.CheckpointDirectory, Checkpoint.FileName);
-        if (checkpointPath is not null && Options.Resume && File.Exists(checkpointPath))
+        ResumeFingerprint? fingerprint = checkpointPath is null ? null : ResumeFingerprint.For(Options, train);
+        if (checkpointPath is not null && Options.Resume && Checkpoint.Find(checkpointPath) is { } found)
         {
-            var checkpoint = Checkpoint.Load(checkpointPath);
-            if (!checkpoint.Spec.Equals(Spec) || checkpoint.Recipe != Options.RecipeFingerprint())
+            var checkpoint = Checkpoint.Load(found);
+            if (!checkpoint.Spec.Equals(Spec))
                 throw new InvalidOperationException(
-                    $"Checkpoint '{checkpointPath}' belongs to a different model or training recipe. Delete it, point " +
+                    $"Checkpoint '{found}' belongs to a different model or training recipe: the model spec differs ({checkpoint.Spec.ToJson()}). Delete it, point " +
                     "CheckpointDirectory elsewhere, or set Resume = false.");
-            checkpoint.Restore(model, optimizer);
+            if (fingerprint!.Difference(checkpoint.Fingerprint) is { } difference)
+                throw new InvalidOperationException(
+                    $"Checkpoint '{found}' belongs to a different model or training recipe: {difference}. Resuming would not reproduce either run. " +
+                    "Delete it, point CheckpointDirectory elsewhere, or set Resume = false.");
+            if (checkpoint.EpochsCompleted > Options.Epochs)
+                throw new InvalidOperationException(
+                    $"Checkpoint '{found}' has {checkpoint.EpochsCompleted} epochs done, more than the {Options.Epochs} asked for. " +
+                    "Raise Epochs, delete the checkpoint or set Resume = false.");
+            checkpoint.Restore(model, optimizer, regularizer);
             startEpoch = checkpoint.EpochsCompleted;
             history.AddRange(checkpoint.History);
         }
@@ -112,10 +127,8 @@ public sealed class DqTrainer
 
                 var step = TrainingStep.Run(model, optimizer, regularizer, x, y, adversarial, Options.Adversarial?.Ratio ?? 0);
                 float ceValue = step.CrossEntropy;
-                if (!float.IsFinite(ceValue))
-                    throw new InvalidOperationException(
-                        $"Training diverged: the loss became {ceValue} in epoch {epoch + 1}, batch {b + 1}. Lower the learning rate " +
-                        $"(now {lr}) or β (now {Options.Beta}).");
+                if (!float.IsFinite(ceValue) || !float.IsFinite(step.Regularizer))
+                    throw Diverged(float.IsFinite(ceValue) ? $"the regulariser became {step.Regularizer}" : $"the loss became {ceValue}", epoch, b, lr, checkpointPath);
                 ceSum += ceValue * count;
                 regSum += step.Regularizer * count;
                 correct += step.Correct;
@@ -131,16 +144,22 @@ public sealed class DqTrainer
             var summary = new EpochSummary(epoch + 1, ceSum / seen, regSum / seen, (double)correct / seen, validationAccuracy, lr,
                 clock.Elapsed.TotalSeconds, seen / clock.Elapsed.TotalSeconds);
             history.Add(summary);
+            // The last step's update may itself have produced non-finite weights (the loss was checked before it):
+            // never let such a model replace the last good checkpoint, nor be returned.
+            if (FirstNonFinite(model) is { } bad)
+                throw Diverged($"the parameter or buffer '{bad}' became non-finite", epoch, batches - 1, lr, checkpointPath);
             if (checkpointPath is not null)
             {
                 new Checkpoint
                 {
                     Spec = Spec,
-                    Recipe = Options.RecipeFingerprint(),
+                    Fingerprint = fingerprint!,
                     EpochsCompleted = epoch + 1,
                     History = history,
                     ModelState = Checkpoint.ModelBytes(model),
                     OptimizerState = Checkpoint.OptimizerBytes(optimizer),
+                    TorchRngState = Checkpoint.TorchRngBytes(),
+                    ProbeRngState = regularizer?.GetProbeState() ?? Array.Empty<byte>(),
                 }.Save(checkpointPath);
             }
             progress?.Report(new TrainingProgress(epoch + 1, Options.Epochs, batches, batches, summary.CrossEntropy,
@@ -148,6 +167,29 @@ public sealed class DqTrainer
         }
         model.eval();
         return new TrainingResult(model, history);
+    }
+
+    /// <summary>Stream index of the probe generator's seed (SeedMixer): "prob" in ASCII, distinct from epoch indices.</summary>
+    private const long ProbeStream = 0x70726F62;
+
+    private InvalidOperationException Diverged(string what, int epoch, int batch, double lr, string? checkpointPath) => new(
+        $"Training diverged: {what} in epoch {epoch + 1}, batch {batch + 1}. Lower the learning rate (now {lr}) or β " +
+        $"(now {Options.Beta})." + (checkpointPath is not null && Checkpoint.Find(checkpointPath) is { } last
+            ? $" The last good checkpoint '{last}' was kept."
+            : ""));
+
+    /// <summary>The name of the first parameter or buffer holding NaN or ±∞, or null when all are finite.</summary>
+    private static string? FirstNonFinite(DqModel model)
+    {
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            foreach (var (name, p) in model.named_parameters())
+                if (!p.isfinite().all().item<bool>()) return name;
+            foreach (var (name, b) in model.named_buffers())
+                if (b.is_floating_point() && !b.isfinite().all().item<bool>()) return name;
+        }
+        return null;
     }
 
     private int BatchCount(int n)

@@ -23,22 +23,23 @@ public static class DqModelFile
     {
         ArgumentNullException.ThrowIfNull(ml);
         if (!File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
-        var loaded = ml.Model.Load(path, out inputSchema);
+        // Our stages are read and checked first (bounded reads), before ML.NET parses the rest of the file.
         var stages = FindStages(path);
         if (stages.Count == 0)
             throw new InvalidDataException($"'{path}' contains no DqMlNet stage; load it with mlContext.Model.Load.");
+        var loaded = ml.Model.Load(path, out inputSchema);
         if (loaded is not TransformerChain<ITransformer> chain)
             throw new InvalidDataException($"'{path}' does not hold a transformer chain.");
 
         var elements = chain.ToList();
         // A file saved from a lone DQ stage holds just its stand-in chain: the whole chain is the stage.
-        if (stages.Keys.Any(k => k < 0)) return Restore(ml, stages[-1], inputSchema);
+        if (stages.Keys.Any(k => k < 0)) return Restore(ml, stages[-1], inputSchema, path);
 
         var schema = inputSchema;
         var result = new List<ITransformer>();
         for (int i = 0; i < elements.Count; i++)
         {
-            var element = stages.TryGetValue(i, out var proto) ? Restore(ml, proto, schema) : elements[i];
+            var element = stages.TryGetValue(i, out var proto) ? Restore(ml, proto, schema, path) : elements[i];
             result.Add(element);
             schema = element.GetOutputSchema(schema);
         }
@@ -49,33 +50,110 @@ public static class DqModelFile
     private static Dictionary<int, ModelProto> FindStages(string path)
     {
         var found = new Dictionary<int, ModelProto>();
-        using var zip = ZipFile.OpenRead(path);
+        ZipArchive zip;
+        try
+        {
+            zip = ZipFile.OpenRead(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"'{path}' is not a readable model zip ({e.Message}). Save the model again.", e);
+        }
+        using var _ = zip;
         foreach (var entry in zip.Entries)
         {
             var match = EntryPattern.Match(entry.FullName.Replace('\\', '/'));
             if (!match.Success) continue;
-            using var stream = entry.Open();
-            using var memory = new MemoryStream();
-            stream.CopyTo(memory);
-            var bytes = memory.ToArray();
+            var bytes = ReadEntry(path, entry);
             // OnnxTransformer stores a 4-byte length prefix, then the model.
             if (bytes.Length < 4 || BitConverter.ToInt32(bytes, 0) != bytes.Length - 4) continue;
-            var model = OnnxModelLoader.ReadModel(bytes.AsSpan(4).ToArray());
+            var model = OnnxModelLoader.ReadModel(bytes.AsSpan(4).ToArray(), $"{path}:{entry.FullName}");
             if (!model.MetadataProps.Any(p => p.Key == MlNetOnnxStage.ColumnsKey)) continue;
+            // Spec bounds and initializer shapes are checked here, before ML.NET parses the zip and hands the stage to
+            // ONNX Runtime (the wrapper's own "__dq_" initializers are not part of the exported model).
+            string source = $"{path}:{entry.FullName}";
+            if (model.Graph is null) throw new InvalidDataException($"'{source}': the DQ stage's ONNX model has no graph. Save the model again.");
+            var spec = OnnxModelLoader.ReadSpec(model, source);
+            var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+            foreach (var t in model.Graph.Initializer)
+                if (!t.Name.StartsWith("__dq_", StringComparison.Ordinal)) initializers[t.Name] = t;
+            InitializerChecks.CheckAgainstSpec(initializers, spec, source);
             bool nested = entry.FullName.Count(c => c == '/') == 3;
             found[nested ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1] = model;
         }
         return found;
     }
 
-    private static DqTransformer Restore(MLContext ml, ModelProto wrapped, DataViewSchema inputSchema)
+    /// <summary>
+    /// The bytes of one zip entry, refusing before reading when the declared size exceeds
+    /// <see cref="ModelFileLimits.MaxModelBytes"/> and stopping at the declared size (a forged size cannot make it read more).
+    /// </summary>
+    private static byte[] ReadEntry(string path, ZipArchiveEntry entry)
     {
-        var meta = wrapped.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
-        var columns = JsonSerializer.Deserialize<DqColumns>(meta[MlNetOnnxStage.ColumnsKey])!;
-        var labelRecord = JsonSerializer.Deserialize<MlNetOnnxStage.LabelRecord>(meta[MlNetOnnxStage.LabelsKey])!;
-        var labels = DqLabelInfo.FromRecord(labelRecord.ValueType, labelRecord.Values);
-        var original = MlNetOnnxStage.Unwrap(wrapped, columns);
-        var model = OnnxModelLoader.Load(original);
+        long declared = entry.Length, cap = Math.Min(ModelFileLimits.MaxModelBytes, Array.MaxLength);
+        if (declared > cap)
+            throw new InvalidDataException(
+                $"'{path}': zip entry '{entry.FullName}' declares {declared:N0} bytes, more than the limit of {cap:N0}. {ModelFileLimits.RaiseHint}");
+        try
+        {
+            using var stream = entry.Open();
+            var bytes = new byte[declared];
+            int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+            Span<byte> one = stackalloc byte[1];
+            if (read != declared || stream.Read(one) != 0)
+                throw new InvalidDataException($"its data does not match its declared size of {declared:N0} bytes");
+            return bytes;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"'{path}': zip entry '{entry.FullName}' is damaged ({e.Message}). Save the model again.", e);
+        }
+    }
+
+    internal static DqTransformer Restore(MLContext ml, ModelProto wrapped, DataViewSchema inputSchema, string path)
+    {
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in wrapped.MetadataProps) meta[p.Key] = p.Value;
+        T Field<T>(string key) where T : class
+        {
+            if (!meta.TryGetValue(key, out var json))
+                throw new InvalidDataException($"'{path}': the DQ stage lacks its metadata field '{key}'. The file was modified or is damaged: save the model again.");
+            try
+            {
+                return JsonSerializer.Deserialize<T>(json) ?? throw new JsonException("the value is null");
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"'{path}': the DQ stage's metadata field '{key}' is not valid ({e.Message}). Save the model again.", e);
+            }
+        }
+        var columns = Field<DqColumns>(MlNetOnnxStage.ColumnsKey);
+        var labelRecord = Field<MlNetOnnxStage.LabelRecord>(MlNetOnnxStage.LabelsKey);
+        if (labelRecord.ValueType is null || labelRecord.Values is null || labelRecord.Values.Any(v => v is null))
+            throw new InvalidDataException($"'{path}': the DQ stage's metadata field '{MlNetOnnxStage.LabelsKey}' lacks its value type or values. Save the model again.");
+        if (columns.Features is null || columns.Score is null || columns.PredictedLabel is null)
+            throw new InvalidDataException($"'{path}': the DQ stage's metadata field '{MlNetOnnxStage.ColumnsKey}' lacks a column name. Save the model again.");
+        DqLabelInfo labels;
+        try
+        {
+            labels = DqLabelInfo.FromRecord(labelRecord.ValueType, labelRecord.Values);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or OverflowException)
+        {
+            throw new InvalidDataException($"'{path}': the DQ stage's metadata field '{MlNetOnnxStage.LabelsKey}' does not hold valid class labels ({e.Message}). Save the model again.", e);
+        }
+        if (wrapped.Graph is null)
+            throw new InvalidDataException($"'{path}': the DQ stage's ONNX model has no graph. Save the model again.");
+        ModelProto original;
+        try
+        {
+            original = MlNetOnnxStage.Unwrap(wrapped, columns);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"'{path}': the DQ stage's ONNX graph does not match its metadata field '{MlNetOnnxStage.ColumnsKey}' ({e.Message}). Save the model again.", e);
+        }
+        var model = OnnxModelLoader.Load(original, path);
         model.eval();
         DataViewSchema.Column? image = meta.TryGetValue(MlNetOnnxStage.ImageInputKey, out var flag) && flag == "true"
             ? inputSchema.GetColumnOrNull(columns.Features)

@@ -22,16 +22,24 @@ namespace DqMlNet.Transforms.Onnx;
 /// </remarks>
 public static class OnnxModelLoader
 {
-    /// <summary>Reads an ONNX file (any producer).</summary>
+    /// <summary>How messages name a model that did not come from a file.</summary>
+    private const string InMemory = "<in-memory ONNX model>";
+
+    /// <summary>Reads an ONNX file (any producer); its length is checked against <see cref="ModelFileLimits.MaxModelBytes"/> first.</summary>
     public static ModelProto ReadModel(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file '{path}' does not exist.", path);
-        return ReadModel(File.ReadAllBytes(path));
+        long length = new FileInfo(path).Length;
+        if (length > ModelFileLimits.MaxModelBytes)
+            throw new InvalidDataException($"ONNX file '{path}' has {length:N0} bytes, more than the limit of {ModelFileLimits.MaxModelBytes:N0}. {ModelFileLimits.RaiseHint}");
+        return ReadModel(File.ReadAllBytes(path), path);
     }
 
     /// <summary>Parses ONNX bytes (any producer).</summary>
-    public static ModelProto ReadModel(byte[] bytes)
+    public static ModelProto ReadModel(byte[] bytes) => ReadModel(bytes, InMemory);
+
+    internal static ModelProto ReadModel(byte[] bytes, string source)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         try
@@ -40,7 +48,7 @@ public static class OnnxModelLoader
         }
         catch (Google.Protobuf.InvalidProtocolBufferException e)
         {
-            throw new InvalidDataException($"Not an ONNX model (protobuf parse failed: {e.Message}).", e);
+            throw new InvalidDataException($"'{source}' is not an ONNX model (protobuf parse failed: {e.Message}).", e);
         }
     }
 
@@ -53,36 +61,62 @@ public static class OnnxModelLoader
         return d;
     }
 
-    /// <summary>The <see cref="ModelSpec"/> stored by <see cref="OnnxExporter"/>; throws <see cref="InvalidDataException"/> for other files.</summary>
-    public static ModelSpec ReadSpec(ModelProto model)
+    /// <summary>
+    /// The <see cref="ModelSpec"/> stored by <see cref="OnnxExporter"/>, validated (including its upper bounds); throws
+    /// <see cref="InvalidDataException"/> naming the metadata field for other files or an unreadable or invalid spec.
+    /// </summary>
+    public static ModelSpec ReadSpec(ModelProto model) => ReadSpec(model, InMemory);
+
+    internal static ModelSpec ReadSpec(ModelProto model, string source)
     {
+        ArgumentNullException.ThrowIfNull(model);
         if (!Metadata(model).TryGetValue(OnnxMetadataKeys.ModelSpec, out var json))
             throw new InvalidDataException(
-                $"The ONNX model has no '{OnnxMetadataKeys.ModelSpec}' metadata, so it was not written by DqMlNet's exporter and " +
+                $"'{source}' has no '{OnnxMetadataKeys.ModelSpec}' metadata, so it was not written by DqMlNet's exporter and " +
                 "cannot be rebuilt as a DqModel. Score it with OnnxClassifier instead.");
-        var spec = ModelSpec.FromJson(json);
-        spec.Validate();
-        return spec;
+        try
+        {
+            var spec = ModelSpec.FromJson(json);
+            spec.Validate();
+            return spec;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or InvalidDataException or NotSupportedException)
+        {
+            throw new InvalidDataException(
+                $"'{source}': the metadata field '{OnnxMetadataKeys.ModelSpec}' does not hold a valid ModelSpec ({e.Message}). " +
+                "The file was modified after export or is damaged: export the model again.", e);
+        }
     }
 
     /// <summary>Rebuilds the model from an ONNX file written by <see cref="OnnxExporter"/> (in eval mode).</summary>
-    public static DqModel Load(string path) => Load(ReadModel(path));
+    public static DqModel Load(string path) => Load(ReadModel(path), path);
 
     /// <summary>Rebuilds the model from ONNX bytes written by <see cref="OnnxExporter"/> (in eval mode).</summary>
     public static DqModel Load(byte[] bytes) => Load(ReadModel(bytes));
 
-    /// <summary>Rebuilds the model from a parsed ONNX model written by <see cref="OnnxExporter"/> (in eval mode).</summary>
-    public static DqModel Load(ModelProto model)
+    /// <summary>
+    /// Rebuilds the model from a parsed ONNX model written by <see cref="OnnxExporter"/> (in eval mode). Before any
+    /// tensor is allocated, the spec is validated and every initializer's declared shape is checked against its data and
+    /// the spec's weight count, so an edited spec cannot make LibTorch allocate a model the file does not hold; weights
+    /// must be finite and quantization scales finite and positive. Every problem is an <see cref="InvalidDataException"/>.
+    /// </summary>
+    public static DqModel Load(ModelProto model) => Load(model, InMemory);
+
+    internal static DqModel Load(ModelProto model, string source)
     {
-        var spec = ReadSpec(model);
-        var initializers = model.Graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Graph is null) throw new InvalidDataException($"'{source}' has no graph.");
+        var spec = ReadSpec(model, source);
+        var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in model.Graph.Initializer) initializers[t.Name] = t;
+        InitializerChecks.CheckAgainstSpec(initializers, spec, source);
         var dq = ModelFactory.Create(spec);
         try
         {
             using (no_grad())
             {
                 var outputs = model.Graph.Node.SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
-                var reader = new Reader(initializers, outputs);
+                var reader = new Reader(initializers, outputs, source);
                 var stages = dq.Stages;
                 for (int i = 0; i < stages.Count; i++) reader.Stack($"s{i}", stages[i].Layers);
             }
@@ -96,7 +130,7 @@ public static class OnnxModelLoader
         }
     }
 
-    private sealed class Reader(Dictionary<string, TensorProto> initializers, HashSet<string> nodeOutputs)
+    private sealed class Reader(Dictionary<string, TensorProto> initializers, HashSet<string> nodeOutputs, string source)
     {
         private int featureChannels; // output channels of the last convolution read
         private int? flattenedChannels; // set after a channels-last Flatten, for the next Linear
@@ -168,15 +202,21 @@ public static class OnnxModelLoader
 
         private TensorProto Get(string name) => initializers.TryGetValue(name, out var t) ? t : throw Missing(name);
 
-        private static InvalidDataException Missing(string name) =>
-            new($"The ONNX model lacks the initializer '{name}' that its ModelSpec requires; it was modified after export or " +
-                "written by a different DqMlNet version.");
+        private InvalidDataException Missing(string name) =>
+            new($"'{source}' lacks the initializer '{name}' that its ModelSpec requires; it was modified after export or " +
+                "written by a different DqMlNet version: export the model again.");
 
         private float[] Float(string name)
         {
             var t = Get(name);
-            if (t.DataType != (int)TensorProto.Types.DataType.Float) throw new InvalidDataException($"Initializer '{name}' is not float.");
-            return t.RawData.Length > 0 ? MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray() : t.FloatData.ToArray();
+            if (t.DataType != (int)TensorProto.Types.DataType.Float) throw new InvalidDataException($"'{source}': initializer '{name}' is not float.");
+            var values = t.RawData.Length > 0 ? MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray() : t.FloatData.ToArray();
+            int bad = Array.FindIndex(values, v => !float.IsFinite(v));
+            if (bad >= 0)
+                throw new InvalidDataException(
+                    $"'{source}': initializer '{name}' holds {values[bad]} at element {bad}; a model with NaN or infinite weights " +
+                    "cannot score. The model diverged in training or the file was damaged: retrain or export it again.");
+            return values;
         }
 
         /// <summary>scale[c] · q (per output channel, axis 0), exactly as DequantizeLinear computes it.</summary>
@@ -184,20 +224,32 @@ public static class OnnxModelLoader
         {
             var q = Get(quantized);
             var scale = Float(scaleName);
+            long channels = q.Dims.Count > 0 ? q.Dims[0] : 0;
+            if (scale.Length == 0 || scale.Length != channels)
+                throw new InvalidDataException(
+                    $"'{source}': initializer '{scaleName}' holds {scale.Length} scales but '{quantized}' has {channels} output channels " +
+                    "(one scale per channel is required). Export the model again.");
+            int zero = Array.FindIndex(scale, v => !(v > 0));
+            if (zero >= 0)
+                throw new InvalidDataException(
+                    $"'{source}': initializer '{scaleName}' holds scale {scale[zero]} for channel {zero}; quantization scales must be " +
+                    "finite and positive. Export the model again.");
             float[] values = q.DataType switch
             {
                 (int)TensorProto.Types.DataType.Int8 => MemoryMarshal.Cast<byte, sbyte>(q.RawData.Span).ToArray().Select(v => (float)v).ToArray(),
                 (int)TensorProto.Types.DataType.Int32 => MemoryMarshal.Cast<byte, int>(q.RawData.Span).ToArray().Select(v => (float)v).ToArray(),
-                _ => throw new InvalidDataException($"Initializer '{quantized}' has unsupported type {q.DataType}."),
+                _ => throw new InvalidDataException($"'{source}': initializer '{quantized}' has unsupported type {q.DataType}."),
             };
+            if (values.Length % scale.Length != 0)
+                throw new InvalidDataException($"'{source}': initializer '{quantized}' holds {values.Length} values, not a whole number per channel of '{scaleName}'.");
             return ExportedLayerWeights.ScalePerChannel(values, scale);
         }
 
-        private static void Copy(Tensor? target, float[] values)
+        private void Copy(Tensor? target, float[] values)
         {
             if (target is null) return;
             if (values.Length != target.numel())
-                throw new InvalidDataException($"ONNX initializer has {values.Length} values but the layer expects {target.numel()}.");
+                throw new InvalidDataException($"'{source}': an initializer has {values.Length} values but the layer expects {target.numel()}; export the model again.");
             using var src = tensor(values).reshape(target.shape);
             target.copy_(src);
         }

@@ -33,6 +33,12 @@ internal sealed class Results
     public double? Get(string section, string metric) =>
         Rows.LastOrDefault(r => r.Section == section && r.Metric == metric)?.Value;
 
+    /// <summary>Values of every row whose metric name matches.</summary>
+    public List<double> Find(Func<string, bool> metric)
+    {
+        lock (gate) return Rows.Where(r => metric(r.Metric)).Select(r => r.Value).ToList();
+    }
+
     public void Note(string note)
     {
         Notes.Add(note);

@@ -12,9 +12,9 @@ internal static class Targets
         double? regShareSmall = r.Get(small, "regulariser share of DQ step");
 
         r.AddTarget($"DQ/VQ step, {model32.Name}", r.Get(big, "DQ/VQ"), 1.10, atMost: true,
-            $"regulariser fwd+bwd is {Fmt(regShare32)} % of the DQ step");
-        r.AddTarget("DQ/VQ step, SmallCnn (exact Gram penalty)", r.Get(small, "DQ/VQ"), 1.30, atMost: true,
-            $"regulariser fwd+bwd is {Fmt(regShareSmall)} % of the DQ step (fc1's 256×3136 Gram dominates)");
+            $"regulariser (closed form) is {Fmt(regShare32)} % of the DQ step");
+        r.AddTarget("DQ/VQ step, SmallCnn (exact Gram penalty)", r.Get(small, "DQ/VQ"), 1.15, atMost: true,
+            $"regulariser (closed form) is {Fmt(regShareSmall)} % of the DQ step (fc1's 256×3136 Gram dominates)");
         r.AddTarget("DQ/VQ step, SmallCnn (stochastic penalty estimate)", r.Get(small, "DQ stochastic/VQ"), 1.05, atMost: true,
             $"{TrainingSections.Probes} probes per layer; the robustness it keeps is measured by samples/PaperReproduction (docs/reproduction.md)");
         r.AddTarget("VQ/FP step, SmallCnn", r.Get(small, "VQ/FP"), 1.25, atMost: true, "relu6 + in-place rounding (relu6's fused backward is the STE) vs ReLU");
@@ -33,6 +33,10 @@ internal static class Targets
             theirs is null ? "PyTorch peer not run" : "same model, batch, threads; Debian's torch uses a generic BLAS");
         r.AddTarget("SmallCnn FP training throughput / matmul peak", r.Get(small, "FP fraction of mm peak"), 0.5, atMost: false,
             "LibTorch's NCHW max_pool2d (≈ 40 % of the FP step), conv1 with C_in = 1 and memory-bound elementwise ops cannot run at GEMM speed");
+
+        var fractions = r.Find(metric => metric.Contains("fraction of", StringComparison.Ordinal) && metric.Contains("peak", StringComparison.Ordinal));
+        r.AddTarget("largest \"fraction of mm peak\" in this run", fractions.Count == 0 ? null : fractions.Max(), 1.0, atMost: true,
+            "a fraction above 1 means the matmul reference was measured too low (see the end-of-run peak)");
 
         foreach (var m in models32.Prepend(BenchModel.SmallCnn28))
             r.AddTarget($"ORT QDQ-int8 / ORT fp32 at batch 256, {m.Name}", r.Get($"3 inference {m.Name}", "b256 ORT QDQ-int8 / ORT fp32"), 1.5, atMost: false,

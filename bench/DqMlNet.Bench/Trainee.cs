@@ -40,15 +40,13 @@ internal sealed class Trainee : IDisposable
     /// <summary>One training step (as DqTrainer.Fit does it for a batch).</summary>
     public void Step() => TrainingStep.Run(Model, Optimizer, Regularizer, X, Y);
 
-    /// <summary>The regulariser's own forward + backward (its share of a DQ step).</summary>
+    /// <summary>The regulariser's value and gradient as training computes them (closed form): its share of a DQ step.</summary>
     public void RegularizerOnly()
     {
         if (Regularizer is null) throw new InvalidOperationException("Not a DQ trainee.");
         using var scope = NewDisposeScope();
         Optimizer.zero_grad();
-        var reg = Regularizer.Compute(Model);
-        reg.backward();
-        _ = reg.item<float>();
+        _ = Regularizer.AccumulateGradients(Model);
     }
 
     /// <summary>Forward + backward only (no optimizer step), the PyTorch peer's unit of work is a full step too.</summary>

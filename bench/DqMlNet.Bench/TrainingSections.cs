@@ -32,7 +32,7 @@ internal static class TrainingSections
         r.Add(sec, "FP step", fpMs, "ms", $"median of {rounds}");
         r.Add(sec, "VQ-4 step", vqMs, "ms");
         r.Add(sec, "DQ-4 step (β=2e-3)", dqMs, "ms");
-        r.Add(sec, "regulariser fwd+bwd alone", regMs, "ms", $"{dq.Regularizer!.SelectLayers(dq.Model).Count} layers");
+        r.Add(sec, "regulariser value+gradient alone", regMs, "ms", $"{dq.Regularizer!.SelectLayers(dq.Model).Count} layers, closed form");
         r.Add(sec, "regulariser share of DQ step", 100 * regMs / dqMs, "%");
         r.Add(sec, "DQ/VQ", Measure.MedianRatio(t["DQ-4"], t["VQ-4"]), "×", "median of per-round ratios");
         r.Add(sec, $"DQ-4 step, stochastic regulariser ({Probes} probes)", Measure.Median(t["DQ-4 stochastic"]), "ms");

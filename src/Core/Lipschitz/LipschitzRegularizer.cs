@@ -107,6 +107,25 @@ public sealed class LipschitzRegularizer
     }
 
     /// <summary>
+    /// Adds the gradient of <see cref="Compute(DqModel)"/> with respect to the selected weights to their <c>grad</c>, in
+    /// closed form (no autograd graph), and returns the penalty's value. Training uses this after the loss's backward
+    /// pass: the same penalty and gradient as <c>Compute(model).backward()</c> up to float rounding, at a fraction of the
+    /// cost, because the regulariser's small matrix products are dominated by per-node autograd overhead.
+    /// </summary>
+    public double AccumulateGradients(DqModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var weights = SelectLayers(model).Select(l => (Tensor)l.Weight).ToList();
+        if (weights.Count == 0) throw new InvalidOperationException("The Lipschitz regulariser found no conv or linear weights to constrain.");
+        return OrthogonalityGradient.Accumulate(weights, Beta / 2, Options.Form, Options.Probes,
+            (p, n, like) => DrawProbes(p, n, like, ProbeGenerator));
+    }
+
+    /// <summary>±1 probe rows [p, n] in the dtype and on the device of <paramref name="like"/>, from <paramref name="generator"/> (null: the global one).</summary>
+    private static Tensor DrawProbes(int probes, long n, Tensor like, Generator? generator) =>
+        randint(0, 2, new[] { (long)probes, n }, dtype: like.dtype, device: like.device, generator: generator).mul_(2).sub_(1);
+
+    /// <summary>
     /// An unbiased estimate of ‖G − I‖²_F from <paramref name="probes"/> random ±1 vectors v: mean of ‖(G − I)v‖²,
     /// computed as M(Mᵀv) − v (row Gram) or Mᵀ(Mv) − v without forming G. Probes come from <paramref name="generator"/>,
     /// or from the global generator when it is null.
@@ -126,7 +145,7 @@ public sealed class LipschitzRegularizer
         // This estimate is bound by per-op overhead, not FLOPs, so fewer autograd nodes is what makes it cheap
         // (SmallCnn's four layers: 2.5 ms with the transposes and a separate sub/square/sum, 1.5 ms like this).
         Tensor v;
-        using (no_grad()) v = randint(0, 2, new[] { (long)probes, n }, dtype: m.dtype, device: m.device, generator: generator).mul_(2).sub_(1);
+        using (no_grad()) v = DrawProbes(probes, n, m, generator);
         var gv = rowGram ? nn.functional.linear(v.matmul(m), m) : nn.functional.linear(v, m).matmul(m);
         return nn.functional.mse_loss(gv, v, nn.Reduction.Sum).div(probes).MoveToOuterDisposeScope();
     }

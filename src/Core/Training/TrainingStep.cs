@@ -30,15 +30,11 @@ public static class TrainingStep
             var adversarialCe = nn.functional.cross_entropy(model.call(adversarial), y);
             ce = ce.mul(1 - adversarialRatio).add(adversarialCe.mul(adversarialRatio));
         }
-        var loss = ce;
-        Tensor? reg = null;
-        if (regularizer is not null)
-        {
-            reg = regularizer.Compute(model);
-            loss = ce.add(reg);
-        }
-        loss.backward();
+        ce.backward();
+        // The regulariser depends on the weights only, so its gradient is added in closed form after the loss's backward
+        // pass rather than through autograd (same value and gradient, much less per-layer overhead).
+        double reg = regularizer?.AccumulateGradients(model) ?? 0;
         optimizer.step();
-        return new StepResult(ce.item<float>(), reg?.item<float>() ?? 0f, logits.argmax(1).eq(y).sum().item<long>());
+        return new StepResult(ce.item<float>(), (float)reg, logits.argmax(1).eq(y).sum().item<long>());
     }
 }

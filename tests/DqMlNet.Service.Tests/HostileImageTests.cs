@@ -4,7 +4,7 @@ using System.Net;
 namespace DqMlNet.Tests;
 
 /// <summary>Images sent by an attacker or a careless client: refused by their header or structure, before decoding.</summary>
-public class HostileImageTests(ServiceFixture fixture) : IClassFixture<ServiceFixture>
+public class HostileImageTests(ServiceFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<ServiceFixture>
 {
     private static readonly Lazy<byte[]> Huge = new(() => TestImages.OneBitPng(30_000, 30_000));
 
@@ -54,6 +54,8 @@ public class HostileImageTests(ServiceFixture fixture) : IClassFixture<ServiceFi
             Assert.True(heapGrowth < 50L << 20, $"managed heap grew by {heapGrowth:N0} bytes");
             Assert.True(rssPeak - rssBefore < 50L << 20, $"working set grew by {rssPeak - rssBefore:N0} bytes");
             elapsed.Add(clock.Elapsed.TotalMilliseconds);
+            output.WriteLine($"413 in {clock.Elapsed.TotalMilliseconds:F1} ms; allocated {allocated / 1e6:F2} MB, heap growth {heapGrowth / 1e6:F2} MB, " +
+                             $"working-set peak growth {(rssPeak - rssBefore) / 1e6:F2} MB ({png.Length:N0}-byte PNG)");
         }
         elapsed.Sort();
         Assert.True(elapsed[1] < 100, $"413 took {string.Join(", ", elapsed.Select(e => e.ToString("F1")))} ms (median must be < 100 ms)");

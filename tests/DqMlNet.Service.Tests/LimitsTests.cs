@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace DqMlNet.Tests;
 
 /// <summary>Load shedding, timeouts and error bodies, on a real Kestrel server where concurrency matters.</summary>
-public class LimitsTests(ServiceFixture fixture) : IClassFixture<ServiceFixture>
+public class LimitsTests(ServiceFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<ServiceFixture>
 {
     [Fact]
     public async Task SixtyFourClientsOverAFourSlotLimiterGetOnly200sAnd503s()
@@ -21,10 +21,10 @@ public class LimitsTests(ServiceFixture fixture) : IClassFixture<ServiceFixture>
         using var client = factory.CreateClient();
         var statuses = new ConcurrentBag<HttpStatusCode>();
         var failures = new ConcurrentBag<string>();
-        using var start = new Barrier(64);
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var clients = Enumerable.Range(0, 64).Select(c => Task.Run(async () =>
         {
-            start.SignalAndWait();
+            await start.Task; // all 64 clients send their first request together
             for (int r = 0; r < 5; r++)
             {
                 int i = (c + r) % images.Length;
@@ -43,12 +43,14 @@ public class LimitsTests(ServiceFixture fixture) : IClassFixture<ServiceFixture>
                 }
             }
         })).ToList();
+        start.SetResult();
         await Task.WhenAll(clients);
 
         Assert.Empty(failures);
         Assert.Equal(320, statuses.Count);
         Assert.All(statuses, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"unexpected {s}"));
         int ok = statuses.Count(s => s == HttpStatusCode.OK), shed = statuses.Count(s => s == HttpStatusCode.ServiceUnavailable);
+        output.WriteLine($"{ok} × 200, {shed} × 503 of {statuses.Count}");
         Assert.True(ok >= 1 && shed >= 1, $"{ok} × 200, {shed} × 503");
         using var metrics = await client.GetAsync("/metrics");
         var counters = (await Http.Json(metrics)).GetProperty("counters");

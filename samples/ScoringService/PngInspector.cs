@@ -108,7 +108,7 @@ internal static class PngInspector
     private static long Inflate(byte[] bytes, List<(int Offset, int Length)> idat, long limit)
     {
         using var zlib = new ZLibStream(new SegmentStream(bytes, idat), CompressionMode.Decompress);
-        var buffer = new byte[64 * 1024];
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(64 * 1024, limit));
         long total = 0;
         try
         {
@@ -122,6 +122,10 @@ internal static class PngInspector
         catch (InvalidDataException ex)
         {
             throw ImageInspector.Corrupt("PNG", $"the compressed pixel data is invalid ({ex.Message.TrimEnd('.')})");
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
         return total;
     }

@@ -81,17 +81,36 @@ internal static class PredictEndpoint
 
     private static async Task<(byte[]? Bytes, IResult? Error)> ReadBody(HttpRequest request, long maxBytes, CancellationToken ct)
     {
-        // Pre-size from Content-Length (already checked against the limit); grow otherwise.
-        using var memory = new MemoryStream(request.ContentLength is long n && n > 0 ? (int)n : 0);
-        var buffer = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(buffer, ct)) > 0)
+        var tooLarge = TooLarge($"The image is larger than the limit of {maxBytes:N0} bytes (Model:MaxImageBytes).");
+        if (request.ContentLength is long declared)
         {
-            if (memory.Length + read > maxBytes)
-                return (null, TooLarge($"The image is larger than the limit of {maxBytes:N0} bytes (Model:MaxImageBytes)."));
-            memory.Write(buffer, 0, read);
+            // Content-Length is already checked against the limit: read exactly that many bytes into one array.
+            var bytes = new byte[declared];
+            int total = 0;
+            while (total < bytes.Length)
+            {
+                int n = await request.Body.ReadAsync(bytes.AsMemory(total), ct);
+                if (n == 0) throw new BadHttpRequestException($"The body ended after {total} of the {declared} bytes its Content-Length declares.");
+                total += n;
+            }
+            return (bytes, null);
         }
-        return (memory.Length == memory.Capacity ? memory.GetBuffer() : memory.ToArray(), null);
+        using var memory = new MemoryStream();
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, ct)) > 0)
+            {
+                if (memory.Length + read > maxBytes) return (null, tooLarge);
+                memory.Write(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return (memory.ToArray(), null);
     }
 
     private static IResult TooLarge(string detail) => Problem(StatusCodes.Status413PayloadTooLarge, "Image too large", detail);

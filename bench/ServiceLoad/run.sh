@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Load test of the scoring service (samples/ScoringService) with ApacheBench (Debian: apt-get install apache2-utils).
+#
+#   bench/ServiceLoad/run.sh [--model dq4.zip] [--seconds 60] [--concurrency 64] [--warmup 10] [--out DIR]
+#
+# Starts the service (Release build, production logging) on a free local port, waits for /health/ready, warms up, then
+# runs the same client (ab, keep-alive, N concurrent connections, fixed duration) against POST /predict (a 28×28
+# Fashion-MNIST PNG) and GET /health. Reports requests/s of both and their ratio, p50/p99 latency, failed and non-2xx
+# responses, the server's RSS over the /predict run (drift = last sample / first sample − 1, sampled every second after
+# the warm-up), and the batch sizes the micro-batcher formed (from GET /metrics). Without --model it trains a small
+# DQ-4 SmallCnn on the committed fixture (1 epoch, 2,000 images) with `dq train`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+SECONDS_RUN=60; CONCURRENCY=64; WARMUP=10; MODEL=""; OUT=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --model) MODEL="$2"; shift 2 ;;
+    --seconds) SECONDS_RUN="$2"; shift 2 ;;
+    --concurrency) CONCURRENCY="$2"; shift 2 ;;
+    --warmup) WARMUP="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+command -v ab >/dev/null || { echo "ab not found: apt-get install -y apache2-utils" >&2; exit 2; }
+OUT="${OUT:-$(mktemp -d /tmp/dqmlnet-serviceload-XXXXXX)}"
+mkdir -p "$OUT"
+echo "results in $OUT"
+
+dotnet build "$ROOT/samples/ScoringService" -c Release -v q -nologo >/dev/null
+if [[ -z "$MODEL" ]]; then
+  MODEL="$OUT/dq4.zip"
+  echo "training $MODEL (dq train, 1 epoch on the fixture)"
+  dotnet run --project "$ROOT/samples/DqCli" -c Release -- train --mode dq --bits 4 --epochs 1 \
+    --data "$ROOT/tests/fixtures/fashion-mnist-small" --test-limit 500 -o "$MODEL" >"$OUT/train.log" 2>&1
+fi
+
+# The request image: test image 0 of the fixture as an 8-bit grey 28×28 PNG.
+python3 - "$ROOT/tests/fixtures/fashion-mnist-small/t10k-images-idx3-ubyte.gz" "$OUT/image.png" <<'PY'
+import gzip, struct, sys, zlib
+raw = gzip.open(sys.argv[1]).read()
+n, h, w = struct.unpack(">III", raw[4:16])
+pixels = raw[16:16 + h * w]
+rows = b"".join(b"\0" + pixels[y * w:(y + 1) * w] for y in range(h))
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+open(sys.argv[2], "wb").write(png)
+PY
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+URL="http://127.0.0.1:$PORT"
+ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning Logging__LogLevel__Microsoft.Hosting.Lifetime=Information \
+  dotnet "$ROOT/samples/ScoringService/bin/Release/net10.0/ScoringService.dll" --model "$MODEL" --urls "$URL" >"$OUT/server.log" 2>&1 &
+SERVER=$!
+SAMPLER=""
+cleanup() {
+  [[ -n "$SAMPLER" ]] && kill "$SAMPLER" 2>/dev/null || true
+  kill -TERM "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 1 120); do
+  curl -sf "$URL/health/ready" >/dev/null 2>&1 && break
+  kill -0 "$SERVER" 2>/dev/null || { cat "$OUT/server.log"; exit 1; }
+  sleep 0.5
+done
+curl -sf "$URL/health/ready" >"$OUT/ready.json"
+curl -s "$URL/model" >"$OUT/model.json"
+
+AB=(ab -k -c "$CONCURRENCY" -s 30)
+echo "warm-up: $WARMUP s of POST /predict"
+"${AB[@]}" -t "$WARMUP" -n 5000000 -p "$OUT/image.png" -T image/png "$URL/predict" >"$OUT/warmup.txt" 2>&1
+
+rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
+curl -s "$URL/metrics" >"$OUT/metrics-before.json"
+( while true; do echo "$(date +%s.%N) $(rss)"; sleep 1; done ) >"$OUT/rss.txt" &
+SAMPLER=$!
+echo "POST /predict: $SECONDS_RUN s, $CONCURRENCY connections"
+"${AB[@]}" -t "$SECONDS_RUN" -n 5000000 -p "$OUT/image.png" -T image/png "$URL/predict" >"$OUT/predict.txt" 2>&1
+kill "$SAMPLER"; SAMPLER=""
+curl -s "$URL/metrics" >"$OUT/metrics-after.json"
+echo "GET /health: $SECONDS_RUN s, $CONCURRENCY connections"
+"${AB[@]}" -t "$SECONDS_RUN" -n 5000000 "$URL/health" >"$OUT/health.txt" 2>&1
+
+python3 - "$OUT" "$SECONDS_RUN" "$CONCURRENCY" <<'PY' | tee "$OUT/summary.md"
+import json, re, sys, os, datetime, platform
+out, seconds, conc = sys.argv[1], sys.argv[2], sys.argv[3]
+def ab(name):
+    text = open(os.path.join(out, name)).read()
+    g = lambda pat, d="0": (re.search(pat, text, re.M) or [None, d])[1]
+    return dict(rps=float(g(r"Requests per second:\s+([\d.]+)")), complete=int(g(r"Complete requests:\s+(\d+)")),
+                failed=int(g(r"Failed requests:\s+(\d+)")), non2xx=int(g(r"Non-2xx responses:\s+(\d+)")),
+                p50=int(g(r"^\s+50%\s+(\d+)")), p99=int(g(r"^\s+99%\s+(\d+)")), max=int(g(r"^\s+100%\s+(\d+)")))
+p, h = ab("predict.txt"), ab("health.txt")
+rss = [int(l.split()[1]) for l in open(os.path.join(out, "rss.txt")) if len(l.split()) == 2]
+before = json.load(open(os.path.join(out, "metrics-before.json")))["counters"]
+after = json.load(open(os.path.join(out, "metrics-after.json")))["counters"]
+sizes = {int(k): v - before["batchSizes"].get(k, 0) for k, v in after["batchSizes"].items()}
+sizes = {k: v for k, v in sorted(sizes.items()) if v > 0}
+batches, images = sum(sizes.values()), sum(k * v for k, v in sizes.items())
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+print(f"Scoring service load test, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores ({cpu}); ab -k -c {conc}, {seconds} s per endpoint")
+print()
+print("| endpoint | requests/s | complete | failed | non-2xx | p50 ms | p99 ms | max ms |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for name, r in (("POST /predict", p), ("GET /health", h)):
+    print(f"| {name} | {r['rps']:.0f} | {r['complete']} | {r['failed']} | {r['non2xx']} | {r['p50']} | {r['p99']} | {r['max']} |")
+print()
+print(f"- /predict ÷ /health requests/s: **{p['rps'] / h['rps']:.2f}**")
+if rss:
+    print(f"- server RSS during /predict: first {rss[0] / 1024:.0f} MB, last {rss[-1] / 1024:.0f} MB, max {max(rss) / 1024:.0f} MB; "
+          f"drift **{(rss[-1] / rss[0] - 1) * 100:+.1f} %** ({len(rss)} samples)")
+mean = images / batches if batches else 0
+print(f"- batches formed during /predict: {batches} model calls for {images} images, mean {mean:.2f} per call; by size: "
+      + ", ".join(f"{k}×{v}" for k, v in sizes.items()))
+print(f"- limiter: {after['rejected'] - before['rejected']} rejected, {after['timedOut'] - before['timedOut']} timed out")
+PY

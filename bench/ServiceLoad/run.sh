@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # Load test of the scoring service (samples/ScoringService) with ApacheBench (Debian: apt-get install apache2-utils).
 #
-#   bench/ServiceLoad/run.sh [--model dq4.zip] [--seconds 60] [--concurrency 64] [--warmup 10] [--out DIR]
+#   bench/ServiceLoad/run.sh [--model dq4.zip] [--seconds 60] [--round 10] [--concurrency 64] [--warmup 10] [--out DIR]
 #
 # Starts the service (Release build, production logging) on a free local port, waits for /health/ready, warms up, then
-# runs the same client (ab, keep-alive, N concurrent connections, fixed duration) against POST /predict (a 28×28
-# Fashion-MNIST PNG) and GET /health. Reports requests/s of both and their ratio, p50/p99 latency, failed and non-2xx
-# responses, the server's RSS over the /predict run (drift = last sample / first sample − 1, sampled every second after
-# the warm-up), and the batch sizes the micro-batcher formed (from GET /metrics). Without --model it trains a small
-# DQ-4 SmallCnn on the committed fixture (1 epoch, 2,000 images) with `dq train`.
+# runs the same client (ab, keep-alive, N concurrent connections) against POST /predict (a 28×28 Fashion-MNIST PNG) and
+# GET /health, --seconds each, in alternating rounds of --round seconds (so that background load on a shared machine
+# hits both endpoints alike). Reports requests/s of both (completed requests ÷ time) and their ratio, p50/p99 latency
+# (from every request's time, ab -g), failed and non-2xx responses, the server's RSS from the end of the warm-up to the
+# end (drift = last sample / first sample − 1, sampled every second), and the batch sizes the micro-batcher formed
+# during the /predict rounds (from GET /metrics). Without --model it trains a small DQ-4 SmallCnn on the committed
+# fixture (1 epoch, 2,000 images) with `dq train`.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-SECONDS_RUN=60; CONCURRENCY=64; WARMUP=10; MODEL=""; OUT=""
+SECONDS_RUN=60; ROUND=10; CONCURRENCY=64; WARMUP=10; MODEL=""; OUT=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --model) MODEL="$2"; shift 2 ;;
     --seconds) SECONDS_RUN="$2"; shift 2 ;;
+    --round) ROUND="$2"; shift 2 ;;
     --concurrency) CONCURRENCY="$2"; shift 2 ;;
     --warmup) WARMUP="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
@@ -50,7 +53,7 @@ PY
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 URL="http://127.0.0.1:$PORT"
-ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning Logging__LogLevel__Microsoft.Hosting.Lifetime=Information \
+ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
   dotnet "$ROOT/samples/ScoringService/bin/Release/net10.0/ScoringService.dll" --model "$MODEL" --urls "$URL" >"$OUT/server.log" 2>&1 &
 SERVER=$!
 SAMPLER=""
@@ -73,34 +76,54 @@ echo "warm-up: $WARMUP s of POST /predict"
 "${AB[@]}" -t "$WARMUP" -n 5000000 -p "$OUT/image.png" -T image/png "$URL/predict" >"$OUT/warmup.txt" 2>&1
 
 rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
-curl -s "$URL/metrics" >"$OUT/metrics-before.json"
 ( while true; do echo "$(date +%s.%N) $(rss)"; sleep 1; done ) >"$OUT/rss.txt" &
 SAMPLER=$!
-echo "POST /predict: $SECONDS_RUN s, $CONCURRENCY connections"
-"${AB[@]}" -t "$SECONDS_RUN" -n 5000000 -p "$OUT/image.png" -T image/png "$URL/predict" >"$OUT/predict.txt" 2>&1
+echo "POST /predict and GET /health: $SECONDS_RUN s each in rounds of $ROUND s, $CONCURRENCY connections"
+ROUNDS=$(( (SECONDS_RUN + ROUND - 1) / ROUND ))
+for r in $(seq 1 "$ROUNDS"); do
+  curl -s "$URL/metrics" >"$OUT/metrics-$r-before.json"
+  "${AB[@]}" -t "$ROUND" -n 5000000 -g "$OUT/predict-$r.tsv" -p "$OUT/image.png" -T image/png "$URL/predict" >"$OUT/predict-$r.txt" 2>&1
+  curl -s "$URL/metrics" >"$OUT/metrics-$r-after.json"
+  "${AB[@]}" -t "$ROUND" -n 5000000 -g "$OUT/health-$r.tsv" "$URL/health" >"$OUT/health-$r.txt" 2>&1
+done
 kill "$SAMPLER"; SAMPLER=""
-curl -s "$URL/metrics" >"$OUT/metrics-after.json"
-echo "GET /health: $SECONDS_RUN s, $CONCURRENCY connections"
-"${AB[@]}" -t "$SECONDS_RUN" -n 5000000 "$URL/health" >"$OUT/health.txt" 2>&1
 
-python3 - "$OUT" "$SECONDS_RUN" "$CONCURRENCY" <<'PY' | tee "$OUT/summary.md"
+python3 - "$OUT" "$SECONDS_RUN" "$CONCURRENCY" "$ROUNDS" "$ROUND" <<'PY' | tee "$OUT/summary.md"
 import json, re, sys, os, datetime, platform
-out, seconds, conc = sys.argv[1], sys.argv[2], sys.argv[3]
-def ab(name):
-    text = open(os.path.join(out, name)).read()
-    g = lambda pat, d="0": (re.search(pat, text, re.M) or [None, d])[1]
-    return dict(rps=float(g(r"Requests per second:\s+([\d.]+)")), complete=int(g(r"Complete requests:\s+(\d+)")),
-                failed=int(g(r"Failed requests:\s+(\d+)")), non2xx=int(g(r"Non-2xx responses:\s+(\d+)")),
-                p50=int(g(r"^\s+50%\s+(\d+)")), p99=int(g(r"^\s+99%\s+(\d+)")), max=int(g(r"^\s+100%\s+(\d+)")))
-p, h = ab("predict.txt"), ab("health.txt")
+out, seconds, conc, rounds, round_s = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+def num(text, pat):
+    m = re.search(pat, text, re.M)
+    return float(m.group(1)) if m else 0.0
+def endpoint(name):
+    r = dict(complete=0, failed=0, non2xx=0, time=0.0, times=[])
+    for i in range(1, rounds + 1):
+        text = open(os.path.join(out, f"{name}-{i}.txt")).read()
+        r["complete"] += int(num(text, r"Complete requests:\s+(\d+)"))
+        r["failed"] += int(num(text, r"Failed requests:\s+(\d+)"))
+        r["non2xx"] += int(num(text, r"Non-2xx responses:\s+(\d+)"))
+        r["time"] += num(text, r"Time taken for tests:\s+([\d.]+)")
+        with open(os.path.join(out, f"{name}-{i}.tsv")) as f:
+            next(f)
+            r["times"] += [int(line.split("\t")[4]) for line in f if line.strip()]
+    t = sorted(r["times"])
+    pct = lambda q: t[min(len(t) - 1, int(q * len(t)))] if t else 0
+    r.update(rps=r["complete"] / r["time"] if r["time"] else 0, p50=pct(0.50), p99=pct(0.99), max=t[-1] if t else 0)
+    return r
+p, h = endpoint("predict"), endpoint("health")
 rss = [int(l.split()[1]) for l in open(os.path.join(out, "rss.txt")) if len(l.split()) == 2]
-before = json.load(open(os.path.join(out, "metrics-before.json")))["counters"]
-after = json.load(open(os.path.join(out, "metrics-after.json")))["counters"]
-sizes = {int(k): v - before["batchSizes"].get(k, 0) for k, v in after["batchSizes"].items()}
+sizes, rejected, timed_out = {}, 0, 0
+for i in range(1, rounds + 1):
+    before = json.load(open(os.path.join(out, f"metrics-{i}-before.json")))["counters"]
+    after = json.load(open(os.path.join(out, f"metrics-{i}-after.json")))["counters"]
+    for k, v in after["batchSizes"].items():
+        sizes[int(k)] = sizes.get(int(k), 0) + v - before["batchSizes"].get(k, 0)
+    rejected += after["rejected"] - before["rejected"]
+    timed_out += after["timedOut"] - before["timedOut"]
 sizes = {k: v for k, v in sorted(sizes.items()) if v > 0}
 batches, images = sum(sizes.values()), sum(k * v for k, v in sizes.items())
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
-print(f"Scoring service load test, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores ({cpu}); ab -k -c {conc}, {seconds} s per endpoint")
+print(f"Scoring service load test, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores ({cpu}); "
+      f"ab -k -c {conc}, {seconds} s per endpoint in alternating {round_s} s rounds")
 print()
 print("| endpoint | requests/s | complete | failed | non-2xx | p50 ms | p99 ms | max ms |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -109,10 +132,10 @@ for name, r in (("POST /predict", p), ("GET /health", h)):
 print()
 print(f"- /predict ÷ /health requests/s: **{p['rps'] / h['rps']:.2f}**")
 if rss:
-    print(f"- server RSS during /predict: first {rss[0] / 1024:.0f} MB, last {rss[-1] / 1024:.0f} MB, max {max(rss) / 1024:.0f} MB; "
+    print(f"- server RSS after the warm-up: first {rss[0] / 1024:.0f} MB, last {rss[-1] / 1024:.0f} MB, max {max(rss) / 1024:.0f} MB; "
           f"drift **{(rss[-1] / rss[0] - 1) * 100:+.1f} %** ({len(rss)} samples)")
 mean = images / batches if batches else 0
-print(f"- batches formed during /predict: {batches} model calls for {images} images, mean {mean:.2f} per call; by size: "
+print(f"- batches formed during the /predict rounds: {batches} model calls for {images} images, mean {mean:.2f} per call; by size: "
       + ", ".join(f"{k}×{v}" for k, v in sizes.items()))
-print(f"- limiter: {after['rejected'] - before['rejected']} rejected, {after['timedOut'] - before['timedOut']} timed out")
+print(f"- limiter: {rejected} rejected, {timed_out} timed out")
 PY

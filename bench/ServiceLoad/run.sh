@@ -8,7 +8,7 @@
 # GET /health, --seconds each, in alternating rounds of --round seconds (so that background load on a shared machine
 # hits both endpoints alike). Reports requests/s of both (completed requests ÷ time) and their ratio, p50/p99 latency
 # (from every request's time, ab -g), failed and non-2xx responses, the server's RSS from the end of the warm-up to the
-# end (drift = last sample / first sample − 1, sampled every second), and the batch sizes the micro-batcher formed
+# end (sampled every second; drift = mean of the last 10 samples / mean of the first 10 − 1), and the batch sizes the micro-batcher formed
 # during the /predict rounds (from GET /metrics). Without --model it trains a small DQ-4 SmallCnn on the committed
 # fixture (1 epoch, 2,000 images) with `dq train`.
 set -euo pipefail
@@ -132,10 +132,20 @@ for name, r in (("POST /predict", p), ("GET /health", h)):
 print()
 print(f"- /predict ÷ /health requests/s: **{p['rps'] / h['rps']:.2f}**")
 if rss:
-    print(f"- server RSS after the warm-up: first {rss[0] / 1024:.0f} MB, last {rss[-1] / 1024:.0f} MB, max {max(rss) / 1024:.0f} MB; "
-          f"drift **{(rss[-1] / rss[0] - 1) * 100:+.1f} %** ({len(rss)} samples)")
+    # Drift: the mean of the last 10 samples over the mean of the first 10 (one GC cycle moves a single sample by a few %).
+    w = min(10, len(rss))
+    first, last = sum(rss[:w]) / w, sum(rss[-w:]) / w
+    print(f"- server RSS after the warm-up: first {w} s {first / 1024:.0f} MB, last {w} s {last / 1024:.0f} MB, max {max(rss) / 1024:.0f} MB; "
+          f"drift **{(last / first - 1) * 100:+.1f} %** ({len(rss)} samples, single samples {rss[0] / 1024:.0f} → {rss[-1] / 1024:.0f} MB)")
 mean = images / batches if batches else 0
 print(f"- batches formed during the /predict rounds: {batches} model calls for {images} images, mean {mean:.2f} per call; by size: "
       + ", ".join(f"{k}×{v}" for k, v in sizes.items()))
 print(f"- limiter: {rejected} rejected, {timed_out} timed out")
+m0 = json.load(open(os.path.join(out, "metrics-1-before.json"))).get("memory")
+m1 = json.load(open(os.path.join(out, f"metrics-{rounds}-after.json"))).get("memory")
+if m0 and m1:
+    mb = lambda b: b / 2**20
+    print(f"- managed heap after the last GC: {mb(m0['heapSizeAfterLastGcBytes']):.0f} → {mb(m1['heapSizeAfterLastGcBytes']):.0f} MB; "
+          f"GC committed {mb(m0['gcCommittedBytes']):.0f} → {mb(m1['gcCommittedBytes']):.0f} MB; "
+          f"gen2 collections {m1['gen2Collections'] - m0['gen2Collections']} during the run")
 PY

@@ -113,6 +113,7 @@ app.MapGet("/metrics", (BatchStatistics statistics, BatchingOptions batching) =>
 {
     batching = new { batching.MaxBatchSize, batching.MaxWaitMilliseconds },
     counters = statistics.Snapshot(),
+    memory = MemorySnapshot(),
 }));
 var predict = app.MapPost("/predict", PredictEndpoint.Handle)
    .DisableAntiforgery()
@@ -129,6 +130,19 @@ static T Bind<T>(IServiceProvider sp, string section, Action<T> validate) where 
     sp.GetRequiredService<IConfiguration>().GetSection(section).Bind(options);
     validate(options);
     return options;
+}
+
+// Process memory, so a load test can tell managed-heap growth (a leak) from memory the GC keeps committed.
+static object MemorySnapshot()
+{
+    var gc = GC.GetGCMemoryInfo();
+    return new
+    {
+        workingSetBytes = Environment.WorkingSet,
+        heapSizeAfterLastGcBytes = gc.HeapSizeBytes,
+        gcCommittedBytes = gc.TotalCommittedBytes,
+        gen2Collections = GC.CollectionCount(2),
+    };
 }
 
 static async ValueTask Overloaded(HttpContext context, LoadLimitOptions limits, string title, string detail)

@@ -3,40 +3,36 @@ using DqMlNet.Evaluators;
 using DqMlNet.Models;
 using DqMlNet.Transforms;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace DqMlNet.Samples.ScoringService;
 
 /// <summary>
-/// The served model: a saved DqMlNet zip loaded with <see cref="DqModelFile.Load"/> (typed: scalar PredictedLabel,
-/// the TorchSharp model's spec and class names). Images are decoded with ML.NET's MLImage and converted to the
-/// model's C×H×W pixels in [0, 1] by <see cref="ImagePixels"/> (iso-crop resize, red channel for grey models, as
-/// ResizeImages + ExtractPixels do), then scored by the DQ stage. Every request builds its own one-row view over the
-/// shared, thread-safe DqTransformer, so scoring is thread-safe (no PredictionEngine is shared).
+/// The served model: a saved DqMlNet zip loaded with <see cref="DqModelFile.Load"/> (typed: the DQ stage with the
+/// model's spec and class names). <see cref="Score"/> runs the stage's ONNX Runtime session on flat C×H×W pixels
+/// directly (the numbers of the stage's <c>Score</c> column, without a per-request data view); it is thread-safe.
+/// The service's request path is <see cref="ImageInspector"/> → <see cref="ImageDecoder"/> → <see cref="ImagePixels"/>
+/// → <see cref="ScoringBatcher"/> → <see cref="Score"/>.
 /// </summary>
 public sealed class ScoringModel : IDisposable
 {
-    private readonly MLContext ml;
     private readonly ITransformer loaded;
     private readonly DqTransformer stage;
-    private readonly SchemaDefinition inputDefinition;
-    private readonly int channels, height, width;
+    private readonly ILogger? logger;
+    private volatile bool disposed;
 
-    private ScoringModel(string path, MLContext ml, ITransformer loaded, DqTransformer stage, ModelInfo info)
+    private ScoringModel(string path, ITransformer loaded, DqTransformer stage, ModelInfo info, ILogger? logger)
     {
-        this.ml = ml;
         this.loaded = loaded;
         this.stage = stage;
+        this.logger = logger;
         Path = path;
         Info = info;
         var spec = stage.Model.Spec;
-        channels = spec.Channels;
-        height = spec.Height;
-        width = spec.Width;
-        inputDefinition = SchemaDefinition.Create(typeof(PixelInput));
-        var column = inputDefinition[nameof(PixelInput.Features)];
-        column.ColumnType = new VectorDataViewType(NumberDataViewType.Single, channels * height * width);
-        column.ColumnName = stage.Columns.Features;
+        Channels = spec.Channels;
+        Height = spec.Height;
+        Width = spec.Width;
+        PixelsPerImage = checked(Channels * Height * Width);
+        ClassNames = stage.ClassNames.ToArray();
     }
 
     /// <summary>The model file.</summary>
@@ -45,6 +41,24 @@ public sealed class ScoringModel : IDisposable
     /// <summary>What GET /model returns.</summary>
     public ModelInfo Info { get; }
 
+    /// <summary>Input channels (1: grey, read from the red channel; 3: RGB).</summary>
+    public int Channels { get; }
+
+    /// <summary>Input height.</summary>
+    public int Height { get; }
+
+    /// <summary>Input width.</summary>
+    public int Width { get; }
+
+    /// <summary>C·H·W.</summary>
+    public int PixelsPerImage { get; }
+
+    /// <summary>Class names in output order.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Whether <see cref="Dispose"/> ran (the ONNX Runtime session is released).</summary>
+    public bool IsDisposed => disposed;
+
     /// <summary>Loads a DqMlNet ML.NET zip; throws with a clear message when the file is missing or holds no DQ stage.</summary>
     public static ScoringModel Load(string path, ILogger? logger = null)
     {
@@ -52,57 +66,38 @@ public sealed class ScoringModel : IDisposable
         if (!File.Exists(full)) throw new FileNotFoundException($"Model file '{full}' does not exist (configured by Model:Path).", full);
         var ml = new MLContext(seed: 0);
         var loaded = DqModelFile.Load(ml, full, out _);
-        var stage = FindStage(loaded)
-            ?? throw new InvalidDataException($"'{full}' holds no DqMlNet stage.");
+        var stage = FindStage(loaded);
+        if (stage is null)
+        {
+            (loaded as IDisposable)?.Dispose();
+            throw new InvalidDataException($"'{full}' holds no DqMlNet stage.");
+        }
         var info = ModelInfo.Create(full, stage, logger);
         logger?.LogInformation("Loaded {Model}: {Description}, classes {Classes}", info.Name, info.Description, string.Join(", ", info.ClassNames));
-        return new ScoringModel(full, ml, loaded, stage, info);
+        return new ScoringModel(full, loaded, stage, info, logger);
     }
 
-    /// <summary>Decodes and scores one PNG/JPEG image. Throws <see cref="InvalidImageException"/> for bad input.</summary>
-    public Prediction Predict(byte[] bytes)
+    /// <summary>
+    /// Class probabilities, row-major [<paramref name="count"/> × classes], of <paramref name="count"/> images of
+    /// <see cref="PixelsPerImage"/> pixels in [0, 1] at the start of <paramref name="pixels"/>.
+    /// </summary>
+    public float[] Score(float[] pixels, int count)
     {
-        ArgumentNullException.ThrowIfNull(bytes);
-        if (!IsPng(bytes) && !IsJpeg(bytes))
-            throw new InvalidImageException("Unsupported or unrecognised image format: send a PNG or JPEG image.");
-        MLImage image;
-        try
-        {
-            using var stream = new MemoryStream(bytes, writable: false);
-            image = MLImage.CreateFromStream(stream);
-        }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or NotSupportedException or NullReferenceException)
-        {
-            throw new InvalidImageException($"The image could not be decoded ({ex.Message.TrimEnd('.')}); send a valid PNG or JPEG file.");
-        }
-        using (image)
-        {
-            if (image.Width < 1 || image.Height < 1)
-                throw new InvalidImageException("The image has no pixels.");
-            var pixels = ImagePixels.Extract(image, channels, height, width);
-            var view = ml.Data.LoadFromEnumerable(new[] { new PixelInput { Features = pixels } }, inputDefinition);
-            var scored = stage.Transform(view);
-            var scoreColumn = scored.Schema[stage.Columns.Score];
-            var labelColumn = scored.Schema[stage.Columns.PredictedLabel];
-            using var cursor = scored.GetRowCursor(new[] { scoreColumn, labelColumn });
-            var getScore = cursor.GetGetter<VBuffer<float>>(scoreColumn);
-            var getLabel = cursor.GetGetter<uint>(labelColumn);
-            if (!cursor.MoveNext()) throw new InvalidOperationException("The model returned no row.");
-            VBuffer<float> scores = default;
-            uint key = 0;
-            getScore(ref scores);
-            getLabel(ref key);
-            var values = scores.DenseValues().ToArray();
-            var names = stage.ClassNames;
-            var probabilities = new Dictionary<string, float>(names.Count);
-            for (int k = 0; k < names.Count; k++) probabilities.TryAdd(names[k], values[k]);
-            return new Prediction(key >= 1 && key <= names.Count ? names[(int)key - 1] : "", probabilities);
-        }
+        ObjectDisposedException.ThrowIf(disposed, this);
+        return stage.ScorePixels(pixels, count);
     }
 
-    private static bool IsPng(byte[] b) => b.Length >= 8 && b[0] == 0x89 && b[1] == 0x50 && b[2] == 0x4E && b[3] == 0x47;
-
-    private static bool IsJpeg(byte[] b) => b.Length >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+    /// <summary>The response for one image's probabilities (label: the first class of highest probability).</summary>
+    public Prediction ToPrediction(ReadOnlySpan<float> probabilities)
+    {
+        if (probabilities.Length != ClassNames.Count)
+            throw new ArgumentException($"Expected {ClassNames.Count} probabilities, got {probabilities.Length}.", nameof(probabilities));
+        int best = 0;
+        for (int k = 1; k < probabilities.Length; k++) if (probabilities[k] > probabilities[best]) best = k;
+        var named = new Dictionary<string, float>(ClassNames.Count);
+        for (int k = 0; k < ClassNames.Count; k++) named.TryAdd(ClassNames[k], probabilities[k]);
+        return new Prediction(ClassNames[best], named);
+    }
 
     private static DqTransformer? FindStage(ITransformer transformer) => transformer switch
     {
@@ -111,12 +106,13 @@ public sealed class ScoringModel : IDisposable
         _ => null,
     };
 
-    /// <summary>Releases the model.</summary>
-    public void Dispose() => (loaded as IDisposable)?.Dispose();
-
-    private sealed class PixelInput
+    /// <summary>Releases the model (the service calls this only after the server has stopped and the batcher drained).</summary>
+    public void Dispose()
     {
-        public float[] Features { get; set; } = Array.Empty<float>();
+        if (disposed) return;
+        disposed = true;
+        (loaded as IDisposable)?.Dispose();
+        logger?.LogInformation("Model {Model} released", Info.Name);
     }
 }
 
@@ -124,9 +120,6 @@ public sealed class ScoringModel : IDisposable
 /// <param name="Label">The predicted class name.</param>
 /// <param name="Probabilities">Probability per class name, in class order.</param>
 public sealed record Prediction(string Label, IReadOnlyDictionary<string, float> Probabilities);
-
-/// <summary>An image that cannot be scored (undecodable, unsupported format, empty).</summary>
-public sealed class InvalidImageException(string message) : Exception(message);
 
 /// <summary>What GET /model returns.</summary>
 public sealed record ModelInfo

@@ -2,7 +2,9 @@ using DqMlNet.Data;
 using DqMlNet.Evaluators;
 using DqMlNet.Models;
 using DqMlNet.Trainers;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
@@ -53,7 +55,24 @@ public sealed class ServiceFixture : IDisposable
             WorstCase = new[] { new WorstCaseResult(0.1, 0.4, new[] { "FGSM" }) },
         }, Path.Combine(Directory, "dq4.robustness.json"));
 
-        Factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b => b.UseSetting("Model:Path", ModelPath));
+        Factory = CreateFactory();
+    }
+
+    /// <summary>
+    /// A service on the fixture's model with extra configuration (e.g. "Limits:ConcurrentRequests") and services (e.g.
+    /// an <see cref="IEndpointFilter"/> around POST /predict); <paramref name="kestrel"/> serves over real sockets.
+    /// </summary>
+    public WebApplicationFactory<Program> CreateFactory(IReadOnlyDictionary<string, string>? settings = null,
+        Action<IServiceCollection>? services = null, bool kestrel = false)
+    {
+        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("Model:Path", ModelPath);
+            foreach (var (key, value) in settings ?? new Dictionary<string, string>()) b.UseSetting(key, value);
+            if (services is not null) b.ConfigureServices(services);
+        });
+        if (kestrel) factory.UseKestrel(0);
+        return factory;
     }
 
     public string Directory { get; }

@@ -100,7 +100,8 @@ public class ServiceTests(ServiceFixture fixture) : IClassFixture<ServiceFixture
         using var client = fixture.Factory.CreateClient();
         using var response = await client.PostAsync("/predict", new ByteArrayContent(bytes) { Headers = { ContentType = new MediaTypeHeaderValue("image/png") } });
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var error = (await Json(response)).GetProperty("error").GetString();
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var error = (await Json(response)).GetProperty("detail").GetString();
         Assert.False(string.IsNullOrWhiteSpace(error));
         Assert.Contains(kind == "empty" ? "No image" : kind == "not-an-image" ? "PNG or JPEG" : "could not be decoded", error);
     }
@@ -112,7 +113,8 @@ public class ServiceTests(ServiceFixture fixture) : IClassFixture<ServiceFixture
         using var content = new MultipartFormDataContent { { new StringContent("x"), "comment" } };
         using var response = await client.PostAsync("/predict", content);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("Missing file field", (await Json(response)).GetProperty("error").GetString());
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Missing file field", (await Json(response)).GetProperty("detail").GetString());
     }
 
     [Fact]

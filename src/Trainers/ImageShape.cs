@@ -48,7 +48,7 @@ internal readonly record struct ImageShape(int Channels, int Height, int Width)
         }
         if (o.ImageChannels is not int c || o.ImageHeight is not int h || o.ImageWidth is not int w)
             throw new ArgumentException(
-                $"Input column '{column}' is a flat Vector<Single, {vector.Size}>, which does not say its image shape. Set ImageChannels, " +
+                $"Input column '{column}' is {(dims.Length <= 1 ? "a flat " : "")}{vector}, which does not say its image shape (C, H, W). Set ImageChannels, " +
                 "ImageHeight and ImageWidth (e.g. 1, 28, 28 for Fashion-MNIST), or produce the column with ExtractPixels, which records it.");
         var shape = new ImageShape(c, h, w);
         if (shape.Pixels != vector.Size)

@@ -58,7 +58,7 @@ internal static class MemorySection
         var ml = new MLContext(seed: 0);
         var trainRows = ml.Data.LoadFromEnumerable(Rows(512, 3).Select((f, i) => new LabelledRow { Features = f, Label = Classes[i % 10] }));
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(ml.DefensiveQuantize(new DefensiveQuantizationEstimator.Options { MaxEpoch = 1, Threads = s.Threads, Seed = 1 }));
+            .Append(ml.DefensiveQuantize(new DefensiveQuantizationEstimator.Options { MaxEpoch = 1, Threads = s.Threads, Seed = 1, ImageChannels = 1, ImageHeight = 28, ImageWidth = 28 }));
         var model = pipeline.Fit(trainRows);
         var dq = model.LastTransformer;
 

@@ -55,13 +55,10 @@ internal static class TrainCommand
             var ml = new MLContext(seed: parse.GetValue(seed));
             var options = new DefensiveQuantizationEstimator.Options
             {
-                Mode = trainingMode, ActivationBits = parse.GetValue(bits) ?? 4, Beta = parse.GetValue(beta), MaxEpoch = parse.GetValue(epochs) ?? 2,
+                Mode = trainingMode, ActivationBits = parse.GetValue(bits) ?? 4, Beta = trainingMode == TrainingMode.Defensive ? parse.GetValue(beta) : null, MaxEpoch = parse.GetValue(epochs) ?? 2,
                 BatchSize = parse.GetValue(batch) ?? 128, Seed = parse.GetValue(seed), Threads = parse.GetValue(threads),
                 ImageChannels = train.Channels, ImageHeight = train.Height, ImageWidth = train.Width,
             };
-            var pipeline = CliData.KeyLabel(ml, train.ClassNames)
-                .Append(ml.DefensiveQuantize(options))
-                .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
             var trainView = CliData.View(ml, train);
             var clock = Stopwatch.StartNew();
             ITransformer model = null!;
@@ -75,6 +72,10 @@ internal static class TrainCommand
                         task.Value = (p.Epoch - 1) * p.Batches + p.Batch;
                         task.Description = $"epoch {p.Epoch}/{p.Epochs} CE {p.CrossEntropy:F3} acc {p.TrainAccuracy:P1}";
                     });
+                    // The estimator copies its options when it is created: create it once the progress sink is set.
+                    var pipeline = CliData.KeyLabel(ml, train.ClassNames)
+                        .Append(ml.DefensiveQuantize(options))
+                        .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
                     model = pipeline.Fit(trainView);
                 });
             var stage = CliData.FindStage(model)!;

@@ -3,30 +3,83 @@ using Microsoft.ML;
 
 namespace DqMlNet.Trainers;
 
-/// <summary>Catalog entry points: <c>mlContext.DefensiveQuantize(...)</c> and <c>mlContext.MulticlassClassification.Trainers.DefensiveQuantize(...)</c>.</summary>
+/// <summary>
+/// Catalog entry points, shaped like ML.NET's <c>ImageClassification</c> trainer:
+/// <c>mlContext.MulticlassClassification.Trainers.DefensiveQuantize(...)</c> and the shorthand
+/// <c>mlContext.DefensiveQuantize(...)</c>; all of them build the same <see cref="DefensiveQuantizationEstimator"/>.
+/// </summary>
 public static class DefensiveQuantizationCatalog
 {
     /// <summary>Trains a DQ (or FP/VQ) image classifier with the given options.</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="options">The options (checked and copied now).</param>
+    public static DefensiveQuantizationEstimator DefensiveQuantize(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        DefensiveQuantizationEstimator.Options options) =>
+        new(CatalogEnvironment.Of(catalog), HelperContext(), options);
+
+    /// <summary>Trains a DQ (or FP/VQ) image classifier with the common parameters.</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="labelColumnName">Key-typed label column.</param>
+    /// <param name="featureColumnName">An MLImage column of fixed size, or a Vector&lt;Single&gt; of planar pixels in [0, 1].</param>
+    /// <param name="scoreColumnName">Output column of class probabilities.</param>
+    /// <param name="predictedLabelColumnName">Output column of the predicted key.</param>
+    /// <param name="validationSet">Data transformed like the training data, scored after every epoch (null: none).</param>
+    /// <param name="mode">FP, VQ or DQ.</param>
+    /// <param name="activationBits">Activation bits k (VQ/DQ).</param>
+    /// <param name="beta">Lipschitz regularisation strength β (DQ only); null: 2e-3 in DQ mode.</param>
+    /// <param name="maxEpoch">Training epochs.</param>
+    /// <param name="batchSize">Images per optimisation step.</param>
+    /// <param name="imageChannels">Image channels; null: from the feature column (3 for an MLImage).</param>
+    /// <param name="imageHeight">Image height; null: from the feature column.</param>
+    /// <param name="imageWidth">Image width; null: from the feature column.</param>
+    public static DefensiveQuantizationEstimator DefensiveQuantize(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = "Label", string featureColumnName = "Features", string scoreColumnName = "Score",
+        string predictedLabelColumnName = "PredictedLabel", IDataView? validationSet = null, TrainingMode mode = TrainingMode.Defensive,
+        int activationBits = 4, double? beta = null, int maxEpoch = 2, int batchSize = 128, int? imageChannels = null, int? imageHeight = null,
+        int? imageWidth = null) =>
+        catalog.DefensiveQuantize(Short(labelColumnName, featureColumnName, scoreColumnName, predictedLabelColumnName, validationSet, mode,
+            activationBits, beta, maxEpoch, batchSize, imageChannels, imageHeight, imageWidth));
+
+    /// <summary>Shorthand for <c>mlContext.MulticlassClassification.Trainers.DefensiveQuantize(options)</c>.</summary>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="options">The options (checked and copied now).</param>
     public static DefensiveQuantizationEstimator DefensiveQuantize(this MLContext mlContext, DefensiveQuantizationEstimator.Options options) =>
         new(mlContext, options);
 
-    /// <summary>Trains a DQ image classifier with the common parameters.</summary>
+    /// <summary>Shorthand for <c>mlContext.MulticlassClassification.Trainers.DefensiveQuantize(...)</c> with the common parameters.</summary>
     /// <param name="mlContext">The ML.NET context.</param>
     /// <param name="labelColumnName">Key-typed label column.</param>
-    /// <param name="featureColumnName">Pixels (Vector&lt;Single&gt; of C·H·W in [0, 1]) or an MLImage column.</param>
-    /// <param name="activationBits">Activation bits k.</param>
-    /// <param name="beta">Lipschitz regularisation strength β.</param>
+    /// <param name="featureColumnName">An MLImage column of fixed size, or a Vector&lt;Single&gt; of planar pixels in [0, 1].</param>
+    /// <param name="scoreColumnName">Output column of class probabilities.</param>
+    /// <param name="predictedLabelColumnName">Output column of the predicted key.</param>
+    /// <param name="validationSet">Data transformed like the training data, scored after every epoch (null: none).</param>
+    /// <param name="mode">FP, VQ or DQ.</param>
+    /// <param name="activationBits">Activation bits k (VQ/DQ).</param>
+    /// <param name="beta">Lipschitz regularisation strength β (DQ only); null: 2e-3 in DQ mode.</param>
     /// <param name="maxEpoch">Training epochs.</param>
-    /// <param name="imageChannels">Image channels.</param>
-    /// <param name="imageHeight">Image height.</param>
-    /// <param name="imageWidth">Image width.</param>
-    /// <param name="mode">FP, VQ or DQ (default DQ).</param>
+    /// <param name="batchSize">Images per optimisation step.</param>
+    /// <param name="imageChannels">Image channels; null: from the feature column (3 for an MLImage).</param>
+    /// <param name="imageHeight">Image height; null: from the feature column.</param>
+    /// <param name="imageWidth">Image width; null: from the feature column.</param>
     public static DefensiveQuantizationEstimator DefensiveQuantize(this MLContext mlContext, string labelColumnName = "Label",
-        string featureColumnName = "Features", int activationBits = 4, double beta = 2e-3, int maxEpoch = 2,
-        int imageChannels = 1, int imageHeight = 28, int imageWidth = 28, TrainingMode mode = TrainingMode.Defensive) =>
-        new(mlContext, new DefensiveQuantizationEstimator.Options
-        {
-            LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, ActivationBits = activationBits, Beta = beta,
-            MaxEpoch = maxEpoch, ImageChannels = imageChannels, ImageHeight = imageHeight, ImageWidth = imageWidth, Mode = mode,
-        });
+        string featureColumnName = "Features", string scoreColumnName = "Score", string predictedLabelColumnName = "PredictedLabel",
+        IDataView? validationSet = null, TrainingMode mode = TrainingMode.Defensive, int activationBits = 4, double? beta = null, int maxEpoch = 2,
+        int batchSize = 128, int? imageChannels = null, int? imageHeight = null, int? imageWidth = null) =>
+        new(mlContext, Short(labelColumnName, featureColumnName, scoreColumnName, predictedLabelColumnName, validationSet, mode,
+            activationBits, beta, maxEpoch, batchSize, imageChannels, imageHeight, imageWidth));
+
+    private static DefensiveQuantizationEstimator.Options Short(string label, string features, string score, string predicted, IDataView? validationSet,
+        TrainingMode mode, int activationBits, double? beta, int maxEpoch, int batchSize, int? channels, int? height, int? width) => new()
+    {
+        LabelColumnName = label, FeatureColumnName = features, ScoreColumnName = score, PredictionColumnName = predicted,
+        ValidationSet = validationSet, Mode = mode, ActivationBits = activationBits, Beta = beta, MaxEpoch = maxEpoch, BatchSize = batchSize,
+        ImageChannels = channels, ImageHeight = height, ImageWidth = width,
+    };
+
+    /// <summary>
+    /// A context for the deterministic built-in transforms the stage composes. ML.NET gives an extension on a catalog no
+    /// public way to the caller's MLContext (only to the environment it wraps, see <see cref="CatalogEnvironment"/>), and
+    /// these transforms use no randomness, so a private context computes exactly what the caller's would.
+    /// </summary>
+    private static MLContext HelperContext() => new(seed: 0);
 }

@@ -12,7 +12,7 @@ public class LoaderTests(PngFixture png) : IClassFixture<PngFixture>
     {
         var ml = new MLContext();
         var view = ml.Data.LoadFashionMnist(DatasetSplit.Test, TestData.FixtureDirectory, limit: 50);
-        Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 784), view.Schema["Features"].Type);
+        Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 1, 28, 28), view.Schema["Features"].Type); // the shape DefensiveQuantize reads
         var labels = view.GetColumn<string>("Label").ToList();
         Assert.Equal(50, labels.Count);
         Assert.All(labels, l => Assert.Contains(l, FashionMnist.ClassNames));

@@ -18,7 +18,7 @@ public class RobustnessStageTests
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.DefensiveQuantize(new DefensiveQuantizationEstimator.Options
             {
-                Mode = mode, ActivationBits = 4, Beta = 2e-3, MaxEpoch = 2, BatchSize = 64, Seed = 3, Threads = TestData.Threads,
+                Mode = mode, ActivationBits = 4, Beta = mode == TrainingMode.Defensive ? 2e-3 : 0, MaxEpoch = 2, BatchSize = 64, Seed = 3, Threads = TestData.Threads,
             }));
         return (ml, pipeline.Fit(train), test);
     }

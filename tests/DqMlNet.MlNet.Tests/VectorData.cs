@@ -4,10 +4,10 @@ using Microsoft.ML.Data;
 
 namespace DqMlNet.Tests;
 
-/// <summary>The fixture as ML.NET rows: 784 pixels in [0, 1] and a text label.</summary>
+/// <summary>The fixture as ML.NET rows: 1×28×28 pixels in [0, 1] (dimensions recorded, as ExtractPixels does) and a text label.</summary>
 public sealed class PixelRow
 {
-    [VectorType(784)]
+    [VectorType(1, 28, 28)]
     public float[] Features { get; set; } = Array.Empty<float>();
 
     public string Label { get; set; } = "";

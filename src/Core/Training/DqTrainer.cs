@@ -106,6 +106,12 @@ public sealed class DqTrainer
             for (int b = 0; b < batches; b++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                if (Options.OneCycle is { } oneCycle)
+                {
+                    // A per-step schedule replaces the epoch's rate (steps counted over the whole run, resumed runs included).
+                    lr = oneCycle.At(Options.LearningRate, (long)epoch * batches + b, (long)Options.Epochs * batches);
+                    foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+                }
                 using var scope = NewDisposeScope();
                 int start = b * Options.BatchSize;
                 int count = Math.Min(Options.BatchSize, n - start);

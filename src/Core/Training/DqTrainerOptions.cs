@@ -30,6 +30,12 @@ public sealed record DqTrainerOptions
     /// <summary>Learning-rate schedule.</summary>
     public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Constant;
 
+    /// <summary>
+    /// A per-step learning-rate schedule (ML.NET's StartLearningRateRatio/FinalLearningRateRatio); null: none. Use with
+    /// <see cref="Schedule"/> = Constant only.
+    /// </summary>
+    public OneCycleSchedule? OneCycle { get; init; }
+
     /// <summary>Epochs (0-based) at which the step schedule multiplies the rate by <see cref="StepGamma"/>.</summary>
     public int[] StepMilestones { get; init; } = Array.Empty<int>();
 
@@ -90,6 +96,9 @@ public sealed record DqTrainerOptions
         Check(ProgressInterval >= 1, nameof(ProgressInterval), ProgressInterval, "must be at least 1");
         if (Threads is int t) Check(t >= 1, nameof(Threads), t, "must be at least 1");
         Adversarial?.Validate();
+        OneCycle?.Validate();
+        if (OneCycle is not null && Schedule != LearningRateSchedule.Constant)
+            throw new ArgumentException($"OneCycle is a per-step schedule and replaces Schedule; set Schedule = Constant (got {Schedule}).");
     }
 
     /// <summary>The options that determine the weights (not epochs, threads, device, paths): a resumed run must match them.</summary>
@@ -98,5 +107,6 @@ public sealed record DqTrainerOptions
         BatchSize, Optimizer = Optimizer.ToString(), LearningRate, Momentum, WeightDecay, Schedule = Schedule.ToString(),
         StepMilestones, StepGamma, Beta, Lipschitz.IncludeFirstLayer, Lipschitz.IncludeLastLayer, Form = Lipschitz.Form.ToString(),
         Augment, CropPadding, HorizontalFlip, Seed, Adversarial,
-    }) + (Lipschitz.Probes is int probes ? $";probes={probes}" : ""); // appended so exact-penalty checkpoints keep their fingerprint
+    }) + (Lipschitz.Probes is int probes ? $";probes={probes}" : "") // appended so exact-penalty checkpoints keep their fingerprint
+       + (OneCycle is { } c ? FormattableString.Invariant($";onecycle={c.StartRatio:R},{c.FinalRatio:R},{c.WarmupRatio:R},{Epochs}") : ""); // its steps span all epochs
 }

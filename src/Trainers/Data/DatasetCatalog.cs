@@ -6,7 +6,7 @@ namespace DqMlNet.Trainers;
 
 /// <summary>
 /// ML.NET loaders for the data sets of the paper and for image folders: <c>mlContext.Data.LoadFashionMnist(...)</c>
-/// etc. give an <see cref="IDataView"/> with <c>Features</c> (Vector&lt;Single, C·H·W&gt; pixels in [0, 1], channel-major)
+/// etc. give an <see cref="IDataView"/> with <c>Features</c> (Vector&lt;Single, C, H, W&gt; pixels in [0, 1], channel-major)
 /// and <c>Label</c> (the class name as text; add <c>MapValueToKey("Label")</c>).
 /// </summary>
 public static class DatasetCatalog
@@ -60,7 +60,8 @@ public static class DatasetCatalog
             var labels = data.Labels.data<long>().ToArray();
             var names = data.ClassNames;
             var definition = SchemaDefinition.Create(typeof(PixelRow));
-            definition[nameof(PixelRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, perImage);
+            // Dimensions [C, H, W], as ExtractPixels records them: DefensiveQuantize reads the image shape from the column.
+            definition[nameof(PixelRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, data.Channels, data.Height, data.Width);
             // Rows are produced lazily from one pixel array: no per-row copies are kept.
             var rows = Enumerable.Range(0, labels.Length).Select(i => new PixelRow { Features = pixels.AsSpan(i * perImage, perImage).ToArray(), Label = names[(int)labels[i]] });
             return new MLContext().Data.LoadFromEnumerable(rows, definition);

@@ -1,6 +1,7 @@
 // Compiled into the throw-away consumer app that tests/Consumer/run.sh creates outside the repository, next to a
 // Program.cs made of the README's two snippets (verbatim). The app has three modes:
-//   (no arguments)                   the snippets: fit, save dq4.zip, robustness report; then AfterSnippets checks them
+//   (no arguments)                   the snippets: fit, save dq4.zip, robustness report (its options passed through
+//                                    Tiny: a tiny attack budget); then AfterSnippets checks what they produced
 //   gen <folder>                     writes a small image folder: <folder>/train and <folder>/test, one sub-folder per class
 //   predict <zip> <expected.tsv>     a second process: loads the zip with plain ml.Model.Load (and typed, which needs
 //                                    TorchSharp's native library) and must reproduce the first process's predictions
@@ -66,6 +67,32 @@ internal static class ConsumerHarness
             p + "\t" + labels[i] + "\t" + string.Join(",", scores[i].Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));
         Console.WriteLine($"consumer: {labels.Count} test images, clean accuracy {accuracy:P1}, worst case at ε = 0.1 {metrics.WorstCaseAccuracy(0.1):P1}");
         return 0;
+    }
+
+    /// <summary>
+    /// The robustness snippet's options with a tiny attack budget (the script wraps the snippet's
+    /// <c>new RobustnessOptions { … }</c> in this call): the same suite and ε, 2 gradient steps (10 for APGD) and 20
+    /// Square queries instead of the published budgets, so the test checks that the code runs, not how strong it is.
+    /// </summary>
+    public static RobustnessOptions Tiny(RobustnessOptions options) => options with
+    {
+        Attacks = options.Attacks.Select(Shrink).ToList(),
+        MaskingSubset = Math.Min(options.MaskingSubset, 4),
+    };
+
+    private static AttackEntry Shrink(AttackEntry entry)
+    {
+        // Entry names carry their step count ("PGD-20-proxy"); the base name rebuilds the attack with a small budget.
+        var baseName = System.Text.RegularExpressions.Regex.Replace(entry.Name, @"-\d+", "");
+        try
+        {
+            var small = AttackEntry.Named(baseName, steps: 2, squareQueries: 20);
+            return small with { SmoothProxy = entry.SmoothProxy };
+        }
+        catch (ArgumentException)
+        {
+            return entry; // an attack this harness does not know keeps its own budget
+        }
     }
 
     private const int TrainPerClass = 8;

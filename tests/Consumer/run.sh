@@ -8,7 +8,8 @@
 #                  `dotnet nuget add source` / `dotnet add package` lines (feed + the normal sources), Program.cs = the
 #                  README's pipeline and robustness snippets verbatim (extracted here, so README and test cannot drift)
 #                  + tests/Consumer/Harness.cs; built: the package's targets must patch TorchSharp's native library.
-#  4. snippets     the app runs the snippets on a generated image folder (fit, Model.Save, EvaluateRobustness, report).
+#  4. snippets     the app runs the snippets on a generated image folder (fit, Model.Save, EvaluateRobustness, report);
+#                  the robustness snippet's options are wrapped in ConsumerHarness.Tiny: same suite and ε, tiny budget.
 #  5. reload       the app is published (the package's publish-time fix) and the published app, a second process, loads
 #                  the zip (plain ml.Model.Load and typed) and must reproduce the first process's predictions.
 #  6. dq-publish   install.md's `dotnet publish samples/DqCli` command; `dq --help` and `dq export` of the zip run from
@@ -142,9 +143,13 @@ step_consumer() {
     { snippet README.md "An ML.NET pipeline"; snippet README.md "Robustness next to accuracy"; } | grep -E '^using ' | sort -u
     echo 'if (args.Length > 0) return ConsumerHarness.Run(args);'
     snippet README.md "An ML.NET pipeline" | grep -Ev '^using '
-    snippet README.md "Robustness next to accuracy" | grep -Ev '^using '
+    # The robustness snippet as printed, its options wrapped in ConsumerHarness.Tiny (same suite and ε, tiny budget).
+    snippet README.md "Robustness next to accuracy" | grep -Ev '^using ' \
+      | sed -E 's/(new RobustnessOptions \{.*\})\);[[:space:]]*$/ConsumerHarness.Tiny(\1));/'
     echo 'return ConsumerHarness.AfterSnippets(ml, model, testView, metrics);'
   } > "$app/Program.cs"
+  grep -q 'ConsumerHarness.Tiny(new RobustnessOptions' "$app/Program.cs" \
+    || echo "consumer-test: warning: the robustness snippet's options are not on one line; it runs with its full attack budget"
   cp tests/Consumer/Harness.cs "$app/Harness.cs"
   echo "--- Program.cs"; cat "$app/Program.cs"; echo "---"
   (cd "$app" && dotnet build -c Release -v:n -nologo > "$work/build.log" 2>&1) || { tail -n 40 "$work/build.log"; fail "the consumer app does not build"; return 1; }

@@ -41,6 +41,7 @@ cleanup() {
   rm -rf "$work"
   # The packages restored from the temporary feed went into the global cache under this run's unique version.
   for d in "$packages_dir"/dqmlnet.*/"$version"; do [ -e "$d" ] && rm -rf "$d"; done
+  rmdir "$packages_dir"/dqmlnet.* 2>/dev/null   # ids left empty (only this test put them there)
   return 0
 }
 trap cleanup EXIT

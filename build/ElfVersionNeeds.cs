@@ -174,21 +174,35 @@ namespace DqMlNet.Build
         /// <summary>
         /// Patches every <c>libLibTorchSharp.so</c> below <paramref name="directory"/>. Returns one line per action for
         /// the build log. Writes through a temp file + rename, so a hard link into the NuGet cache is never modified.
+        /// With <paramref name="always"/> (publish: the folder runs on another machine, whose libstdc++ this one cannot
+        /// know) every listed version is marked weak whatever this machine has; a weak need of a version that is
+        /// present binds exactly as before, so this is harmless where the version exists.
         /// </summary>
-        public static IReadOnlyList<string> Apply(string directory, IEnumerable<string> versions, string? systemLibStdCxx)
+        public static IReadOnlyList<string> Apply(string directory, IEnumerable<string> versions, string? systemLibStdCxx, bool always = false)
         {
             var log = new List<string>();
             if (!Directory.Exists(directory)) return log;
-            string? libstdcxx = systemLibStdCxx ?? ElfVersionNeeds.FindSystemLibStdCxx();
-            if (libstdcxx == null || !System.IO.File.Exists(libstdcxx))
-            {
-                log.Add("no system libstdc++ found; TorchSharp native library left unchanged");
-                return log;
-            }
-            var defined = new HashSet<string>(ElfVersionNeeds.ReadDefinitions(System.IO.File.ReadAllBytes(libstdcxx)));
             var missing = new List<string>();
-            foreach (var v in versions)
-                if (!string.IsNullOrWhiteSpace(v) && !defined.Contains(v.Trim())) missing.Add(v.Trim());
+            string libstdcxx;
+            if (always)
+            {
+                libstdcxx = "the target machine's libstdc++ may lack it";
+                foreach (var v in versions)
+                    if (!string.IsNullOrWhiteSpace(v)) missing.Add(v.Trim());
+            }
+            else
+            {
+                string? found = systemLibStdCxx ?? ElfVersionNeeds.FindSystemLibStdCxx();
+                if (found == null || !System.IO.File.Exists(found))
+                {
+                    log.Add("no system libstdc++ found; TorchSharp native library left unchanged");
+                    return log;
+                }
+                var defined = new HashSet<string>(ElfVersionNeeds.ReadDefinitions(System.IO.File.ReadAllBytes(found)));
+                foreach (var v in versions)
+                    if (!string.IsNullOrWhiteSpace(v) && !defined.Contains(v.Trim())) missing.Add(v.Trim());
+                libstdcxx = found + " lacks it";
+            }
 
             // TorchSharp, after a failed load, consolidates copies of every native library into 'cpu/' beside its
             // assembly; a stale copy there would be unpatched. Remove it only when it is recognisably TorchSharp's.
@@ -216,7 +230,7 @@ namespace DqMlNet.Build
                 // Keep the original time stamp so MSBuild's incremental copy does not see a changed file.
                 System.IO.File.SetLastWriteTimeUtc(temp, stamp);
                 System.IO.File.Replace(temp, path, null); // a rename: atomic, and breaks any hard link to the cache
-                log.Add($"marked {string.Join(", ", missing)} weak in {path} ({libstdcxx} lacks it)");
+                log.Add($"marked {string.Join(", ", missing)} weak in {path} ({libstdcxx})");
             }
             return log;
         }
@@ -235,11 +249,14 @@ namespace DqMlNet.Build
         /// <summary>Semicolon-separated version names that may be marked weak (only these; never a version in use).</summary>
         public string Versions { get; set; } = "GLIBCXX_3.4.32";
 
+        /// <summary>Mark the versions weak whatever this machine's libstdc++ defines (publish output runs elsewhere).</summary>
+        public bool Always { get; set; }
+
         public override bool Execute()
         {
             try
             {
-                foreach (var line in TorchSharpNativeFix.Apply(Directory, Versions.Split(';'), null))
+                foreach (var line in TorchSharpNativeFix.Apply(Directory, Versions.Split(';'), null, Always))
                     Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Normal, "DqMlNet: " + line);
                 return true;
             }

@@ -27,7 +27,10 @@ public static class ReportPlots
             : Points(m.Report.CleanAccuracy, m.Report.Attacks.Where(a => a.Name == attack).Select(a => (a.Epsilon, a.RobustAccuracy))))).ToList();
         var artifacts = models.Select(m => m.Report.Artifact).Where(a => a.Length > 0).Distinct().ToList();
         string suffix = artifacts.Count == 1 ? $" — {artifacts[0]}" : "";
-        Save(path, width, height, (attack is null ? "Worst-case robust accuracy" : $"Robust accuracy under {attack}") + suffix, "ε (pixels in [0, 1])", "accuracy (%)", series);
+        // One attack alone only bounds robust accuracy from above, and the title says so.
+        string title = attack is null ? "Worst-case robust accuracy"
+            : $"Robust accuracy under {attack} — upper bound ({(attack.StartsWith("Square", StringComparison.Ordinal) ? "one attack" : "gradient attacks only")})";
+        Save(path, width, height, title + suffix, "ε (pixels in [0, 1])", "accuracy (%)", series);
     }
 
     /// <summary>Error amplification d_l vs layer, one line per model.</summary>

@@ -24,7 +24,8 @@ internal sealed record ClaimResult(string Id, string Statement, Verdict Verdict,
 }
 
 /// <summary>
-/// Judges claims C1–C6 from a study's numbers. Every comparison is strict (a tie does not count as "more robust"), and
+/// Judges claims C1–C6 from a study's numbers. Robustness comparisons use worst cases only: the per-image minimum over
+/// the strong suite on each model's deployed ONNX export (single attacks only bound robust accuracy from above). Every comparison is strict (a tie does not count as "more robust"), and
 /// each is listed with its margin and whether the margin exceeds two standard errors of a difference of two
 /// proportions on the attacked images (a rough noise bar: paired images make the true error smaller).
 /// </summary>
@@ -57,8 +58,6 @@ internal sealed class Claims(StudyResults results)
 
     private int N => results.Models.Count == 0 ? 1 : results.Models[0].Quick.N;
 
-    private double Pgd(string id, double e) => results.Get(id).Quick.RobustAccuracy(results.Pgd, e) ?? double.NaN;
-
     private IEnumerable<int> Bits => config.Bits;
 
     /// <summary>C1: VQ keeps clean accuracy at 4–5 bits but loses robustness vs FP, more as bits shrink.</summary>
@@ -73,33 +72,31 @@ internal sealed class Claims(StudyResults results)
             double diff = vq.CleanAccuracy - fp.Model.CleanAccuracy;
             parts.Add(new(diff > -0.01, true, $"{(diff > -0.01 ? "✓" : "✗")} clean accuracy kept at {k} bits (within 1 point): VQ-{k} {Pct(vq.CleanAccuracy)} vs FP {Pct(fp.Model.CleanAccuracy)} ({Points(diff)})"));
         }
+        // Robustness is judged on the deployed models' worst cases only: a single gradient attack (PGD) only bounds
+        // robust accuracy from above, and through a low-bit quantizer it can be masked.
         foreach (int k in Bits)
             foreach (double e in config.KeyEpsilons)
-            {
-                parts.Add(Compare($"{results.Pgd} ε = {Eps(e)}, FP more robust than VQ-{k}", "FP", Pgd(RunIds.Fp, e), $"VQ-{k}", Pgd(RunIds.Vq(k), e), N));
-                // PGD through a low-bit quantizer can be masked; where the strong suite ran, its worst case decides too.
                 if (WorstCase(RunIds.Fp, e) is double fpWorst && WorstCase(RunIds.Vq(k), e) is double vqWorst)
                     parts.Add(Compare($"worst case ε = {Eps(e)}, FP more robust than VQ-{k}", "FP", fpWorst, $"VQ-{k}", vqWorst, N));
-            }
-        // "More as bits shrink": VQ's mean PGD accuracy over the key ε should rise with the bit width.
-        var byBits = Bits.Select(k => (k, config.KeyEpsilons.Average(e => Pgd(RunIds.Vq(k), e)))).ToList();
-        double rho = Spearman(byBits.Select(b => (double)b.k).ToList(), byBits.Select(b => b.Item2).ToList());
-        parts.Add(new(rho > 0, true, $"{(rho > 0 ? "✓" : "✗")} VQ's robustness falls as bits shrink: mean {results.Pgd} accuracy over ε {{{string.Join(", ", config.KeyEpsilons.Select(Eps))}}} by bits " +
-                                     string.Join(", ", byBits.Select(b => $"{b.k}: {Pct(b.Item2)}")) + $"; Spearman ρ(bits, accuracy) = {rho:F2}"));
+        // "More as bits shrink": VQ's mean worst-case accuracy over the key ε should rise with the bit width.
+        var byBits = Bits.Select(k => (k, config.KeyEpsilons.Average(e => WorstCase(RunIds.Vq(k), e) ?? double.NaN))).Where(b => !double.IsNaN(b.Item2)).ToList();
+        if (byBits.Count >= 2)
+        {
+            double rho = Spearman(byBits.Select(b => (double)b.k).ToList(), byBits.Select(b => b.Item2).ToList());
+            parts.Add(new(rho > 0, true, $"{(rho > 0 ? "✓" : "✗")} VQ's robustness falls as bits shrink: mean worst-case accuracy over ε {{{string.Join(", ", config.KeyEpsilons.Select(Eps))}}} by bits " +
+                                         string.Join(", ", byBits.Select(b => $"{b.k}: {Pct(b.Item2)}")) + $"; Spearman ρ(bits, accuracy) = {rho:F2}"));
+        }
         return Judge("C1", "VQ keeps clean accuracy at 4–5 bits but loses robustness vs FP, more as bits shrink.", parts);
     }
 
-    /// <summary>C2: DQ is more robust than VQ at every bit width (PGD, and the worst case where the strong suite ran).</summary>
+    /// <summary>C2: DQ is more robust than VQ at every bit width (the deployed models' worst cases).</summary>
     private ClaimResult C2()
     {
         var parts = new List<Comparison>();
         foreach (int k in Bits)
             foreach (double e in config.KeyEpsilons)
-            {
-                parts.Add(Compare($"{results.Pgd} ε = {Eps(e)}, {k}-bit", $"DQ-{k}", Pgd(RunIds.Dq(k), e), $"VQ-{k}", Pgd(RunIds.Vq(k), e), N));
                 if (WorstCase(RunIds.Dq(k), e) is double dq && WorstCase(RunIds.Vq(k), e) is double vq)
                     parts.Add(Compare($"worst case ε = {Eps(e)}, {k}-bit", $"DQ-{k}", dq, $"VQ-{k}", vq, N));
-            }
         return Judge("C2", "DQ is more robust than VQ at every bit width.", parts);
     }
 
@@ -109,11 +106,8 @@ internal sealed class Claims(StudyResults results)
         var parts = new List<Comparison>();
         foreach (int k in Bits.Where(k => k >= 4))
             foreach (double e in config.KeyEpsilons)
-            {
-                parts.Add(Compare($"{results.Pgd} ε = {Eps(e)}", $"DQ-{k}", Pgd(RunIds.Dq(k), e), "FP", Pgd(RunIds.Fp, e), N));
                 if (WorstCase(RunIds.Dq(k), e) is double dq && WorstCase(RunIds.Fp, e) is double fp)
-                    parts.Add(Compare($"worst case ε = {Eps(e)}", $"DQ-{k}", dq, "FP", fp, N));
-            }
+                    parts.Add(Compare($"worst case ε = {Eps(e)}, {k}-bit", $"DQ-{k}", dq, "FP", fp, N));
         return Judge("C3", "At 4–5 bits DQ is more robust than FP.", parts);
     }
 
@@ -162,33 +156,43 @@ internal sealed class Claims(StudyResults results)
         return Judge("C5", "Error amplification d_l grows with depth for VQ; DQ keeps it small.", parts, extra);
     }
 
-    /// <summary>C6: the gain holds under R+FGSM, BIM/PGD and transfer attacks, and adds to adversarial training.</summary>
+    /// <summary>
+    /// C6: the gain holds under R+FGSM, BIM/PGD and transfer attacks, and adds to adversarial training. Judged on the
+    /// deployed worst cases, whose suite contains R+FGSM, BIM, PGD and transfer from FP and VQ substitutes of another
+    /// seed (crafted for all steps): DQ-k vs VQ-k at every bit width, and DQ + AT vs VQ + AT and FP + AT. The single-attack
+    /// numbers are listed as evidence (upper bounds, not judged).
+    /// </summary>
     private ClaimResult C6()
     {
         int a = config.AdversarialBits;
         var parts = new List<Comparison>();
-        string transfer = $"Transfer-PGD-{config.PgdSteps}";
+        var extra = new List<string>();
         foreach (int k in Bits)
             foreach (double e in config.KeyEpsilons)
-                foreach (string attack in new[] { "R+FGSM", "BIM", results.Pgd, transfer })
-                {
-                    var dq = results.Get(RunIds.Dq(k)).Robust(attack, e);
-                    var vq = results.Get(RunIds.Vq(k)).Robust(attack, e);
-                    if (dq is double d && vq is double v) parts.Add(Compare($"{attack} ε = {Eps(e)}, {k}-bit", $"DQ-{k}", d, $"VQ-{k}", v, N));
-                }
-        if (results.Find(RunIds.Adversarial(RunIds.Dq(a))) is { } dqAt && results.Find(RunIds.Adversarial(RunIds.Vq(a))) is { } vqAt)
+            {
+                if (WorstCase(RunIds.Dq(k), e) is double dq && WorstCase(RunIds.Vq(k), e) is double vq)
+                    parts.Add(Compare($"worst case over the paper's, transfer and strong attacks, ε = {Eps(e)}, {k}-bit", $"DQ-{k}", dq, $"VQ-{k}", vq, N));
+                foreach (string attack in SingleAttacks())
+                    if (results.Get(RunIds.Dq(k)).Robust(attack, e) is double d && results.Get(RunIds.Vq(k)).Robust(attack, e) is double v)
+                        extra.Add($"{attack} ε = {Eps(e)}, {k}-bit (float model, one attack: upper bound, not judged): DQ-{k} {Pct(d)} vs VQ-{k} {Pct(v)} ({Points(d - v)})");
+            }
+        if (results.Find(RunIds.Adversarial(RunIds.Dq(a))) is { } dqAt)
             foreach (double e in config.KeyEpsilons)
-                foreach (string attack in new[] { results.Pgd, transfer })
-                {
-                    if (dqAt.Robust(attack, e) is double d && vqAt.Robust(attack, e) is double v)
-                        parts.Add(Compare($"with adversarial training, {attack} ε = {Eps(e)}", $"DQ-{a} + AT", d, $"VQ-{a} + AT", v, N));
-                    if (dqAt.Robust(attack, e) is double d2 && results.Find(RunIds.Adversarial(RunIds.Fp))?.Robust(attack, e) is double f)
-                        parts.Add(Compare($"with adversarial training, {attack} ε = {Eps(e)}", $"DQ-{a} + AT", d2, "FP + AT", f, N));
-                }
-        return Judge("C6", "The gain holds under R+FGSM, BIM/PGD and transfer attacks, and adds to adversarial training.", parts);
+            {
+                if (dqAt.WorstCase(e) is not double d) continue;
+                if (results.Find(RunIds.Adversarial(RunIds.Vq(a)))?.WorstCase(e) is double v)
+                    parts.Add(Compare($"with adversarial training, worst case ε = {Eps(e)}", $"DQ-{a} + AT", d, $"VQ-{a} + AT", v, N));
+                if (results.Find(RunIds.Adversarial(RunIds.Fp))?.WorstCase(e) is double f)
+                    parts.Add(Compare($"with adversarial training, worst case ε = {Eps(e)}", $"DQ-{a} + AT", d, "FP + AT", f, N));
+            }
+        return Judge("C6", "The gain holds under R+FGSM, BIM/PGD and transfer attacks, and adds to adversarial training.", parts, extra);
     }
 
-    private double? WorstCase(string id, double e) => results.Find(id)?.Strong?.WorstCaseAccuracy(e);
+    private IEnumerable<string> SingleAttacks() =>
+        new[] { "R+FGSM", "BIM", results.Pgd, TransferNames.Of(config.PgdSteps, "FP"), TransferNames.Of(config.PgdSteps, $"VQ-{config.AdversarialBits}") };
+
+    /// <summary>The deployed model's worst case (the strong suite on its ONNX export), or null where it was not measured.</summary>
+    private double? WorstCase(string id, double e) => results.Find(id)?.WorstCase(e);
 
     internal static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {

@@ -23,6 +23,16 @@ try
 {
     var profile = ReproductionProfile.Get(options.Profile);
     Console.WriteLine($"DqMlNet paper reproduction, profile {profile.Name}: {profile.Description}");
+    if (options.CompareSuites)
+    {
+        var first = profile.Studies[0];
+        var markdown = new Study(first, new ResultStore(Path.Combine(options.OutputDirectory, first.Name)), options, Console.Out).CompareSuites(cancel.Token);
+        var path = Path.Combine(options.OutputDirectory, "suite-comparison.md");
+        DqMlNet.Data.AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(markdown));
+        Console.WriteLine(markdown);
+        Console.WriteLine($"wrote {Path.GetFullPath(path)} in {clock.Elapsed.TotalMinutes:F1} min");
+        return 0;
+    }
     var studies = new List<StudyResults>();
     foreach (var config in profile.Studies)
     {

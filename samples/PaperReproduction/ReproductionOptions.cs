@@ -12,6 +12,8 @@ internal sealed record ReproductionOptions
     public int Threads { get; init; } = Math.Max(1, Environment.ProcessorCount);
     public string Device { get; init; } = "cpu";
     public int Seed { get; init; }
+    /// <summary>Instead of the study: the one-off suite and Square-budget comparison on the deployed DQ-4 and VQ-2.</summary>
+    public bool CompareSuites { get; init; }
 
     /// <summary>Where the runs' checkpoints and results go.</summary>
     public string OutputDirectory => Output ?? Path.Combine("artifacts", "reproduction", Profile);
@@ -33,6 +35,9 @@ internal sealed record ReproductionOptions
           --threads N      LibTorch threads (default: all cores)
           --device NAME    cpu (default) or cuda[:i] with a CUDA build of LibTorch
           --seed N         seed of training and attacks (default 0)
+          --compare-suites instead of the study: on the deployed DQ-4 and VQ-2 of the first study (trained or resumed),
+                           the light suite's worst case vs AutoAttack's, and VQ-2's vs Square budget 300/1,000/5,000;
+                           writes suite-comparison.md into the output folder
         """;
 
     /// <summary>Parses <paramref name="args"/>; prints the problem and usage and returns null on an error or --help.</summary>
@@ -59,6 +64,7 @@ internal sealed record ReproductionOptions
                     "--threads" => o with { Threads = Int(1) },
                     "--device" => o with { Device = Value() },
                     "--seed" => o with { Seed = Int(0) },
+                    "--compare-suites" => o with { CompareSuites = true },
                     "--help" or "-h" => null,
                     _ => throw new ArgumentException($"unknown option '{args[i]}'"),
                 };

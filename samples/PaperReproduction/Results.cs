@@ -23,11 +23,18 @@ internal sealed record TrainedModel
     public required double Orthogonality { get; init; }
 }
 
-/// <summary>Every measurement of one model; the reports not run for it are null.</summary>
+/// <summary>
+/// Every measurement of one model; the reports not run for it are null. <see cref="Strong"/> is the strong suite on the
+/// float TorchSharp model; <see cref="Deployed"/> the same suite on the model's int8 ONNX export (ONNX Runtime judges,
+/// its differentiable twin gives the gradients): the claims are judged on the deployed worst case.
+/// </summary>
 internal sealed record ModelResults(TrainedModel Model, RobustnessReport Quick, RobustnessReport? Strong, RobustnessReport? Transfer,
-    RobustnessReport? Squeezed)
+    RobustnessReport? Squeezed, RobustnessReport? Deployed = null)
 {
     public string Id => Model.Id;
+
+    /// <summary>The deployed model's minimum over the strong suite at ε (a worst case when the suite has Square), or null.</summary>
+    public double? WorstCase(double epsilon) => Deployed?.WorstCaseAccuracy(epsilon);
 
     public double? Robust(string attack, double epsilon) =>
         Quick.RobustAccuracy(attack, epsilon) ?? Strong?.RobustAccuracy(attack, epsilon) ?? Transfer?.RobustAccuracy(attack, epsilon);

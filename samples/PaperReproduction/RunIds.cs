@@ -8,6 +8,8 @@ internal static class RunIds
     public const string Fp = "fp";
     /// <summary>An FP model with another seed: the substitute that crafts transfer attacks.</summary>
     public const string Substitute = "fp-substitute";
+    /// <summary>A VQ model with another seed: the second transfer substitute (a quantized one).</summary>
+    public const string SubstituteVq = "vq-substitute";
 
     public static string Vq(int bits) => $"vq{bits}";
 
@@ -22,4 +24,11 @@ internal static class RunIds
     public static string Deep(string id) => $"vgg-{id}";
 
     public static string Label(string family, int? bits) => bits is int k ? $"{family}-{k}" : family;
+}
+
+/// <summary>Names of the transfer attacks in reports.</summary>
+internal static class TransferNames
+{
+    /// <summary>"Transfer-PGD-20 from FP": PGD with <paramref name="steps"/> steps crafted on a <paramref name="family"/> substitute.</summary>
+    public static string Of(int steps, string family) => $"Transfer-PGD-{steps} from {family}";
 }

@@ -6,6 +6,7 @@ using DqMlNet.Evaluators;
 using DqMlNet.Lipschitz;
 using DqMlNet.Models;
 using DqMlNet.Training;
+using DqMlNet.Transforms.Onnx;
 
 namespace DqMlNet.Samples.PaperReproduction;
 
@@ -40,23 +41,37 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
         {
             var results = new List<ModelResults>();
             var plan = Plan();
+            // Transfer substitutes: an FP and a VQ model trained with another seed (independent of every target).
             var (substitute, _) = Train(plan.Single(r => r.Id == RunIds.Substitute), train, test, cancellationToken);
-            foreach (var run in plan.Where(r => r.Id != RunIds.Substitute))
+            var (substituteVq, _) = Train(plan.Single(r => r.Id == RunIds.SubstituteVq), train, test, cancellationToken);
+            var substitutes = new[] { (substitute, "FP"), (substituteVq, $"VQ-{config.AdversarialBits}") };
+            foreach (var run in plan.Where(r => r.Id is not (RunIds.Substitute or RunIds.SubstituteVq)))
             {
                 var (model, info) = Train(run, train, test, cancellationToken);
                 var quick = Measure($"{run.Id}.quick", () => Evaluator(QuickAttacks(), config.Epsilons, amplification: config.KeyEpsilons.Max(), masking: true)
                     .Evaluate(model, test, cancellationToken: cancellationToken));
-                RobustnessReport? transfer = null, strong = null, squeezed = null;
+                RobustnessReport? transfer = null, strong = null, squeezed = null, deployed = null;
+                // Result keys carry a version: results stored by an older suite (early-stopped transfer, no cascade) are not reused.
                 if (NeedsTransfer(run))
-                    transfer = Measure($"{run.Id}.transfer", () => Evaluator(new[] { TransferEntry(substitute) }, config.KeyEpsilons)
+                    transfer = Measure($"{run.Id}.transfer-v2", () => Evaluator(TransferEntries(substitutes), config.KeyEpsilons)
                         .Evaluate(model, test, cancellationToken: cancellationToken));
                 if (NeedsStrong(run))
-                    strong = Measure($"{run.Id}.strong", () => Evaluator(StrongAttacks(model.Spec.IsQuantized, substitute), config.KeyEpsilons)
+                {
+                    // The strong suite in cascade, on what ships (the int8 ONNX export: ONNX Runtime judges, its twin gives
+                    // gradients; the claims use this) and on the float model beside it.
+                    deployed = Measure($"{run.Id}.deployed-v2", () =>
+                    {
+                        using var export = DeployedModel.FromBytes(OnnxExporter.ToBytes(model));
+                        return Evaluator(StrongAttacks(model.Spec.IsQuantized, substitutes), config.KeyEpsilons, cascade: true)
+                            .Evaluate(export, test, cancellationToken: cancellationToken);
+                    });
+                    strong = Measure($"{run.Id}.strong-v2", () => Evaluator(StrongAttacks(model.Spec.IsQuantized, substitutes), config.KeyEpsilons, cascade: true)
                         .Evaluate(model, test, cancellationToken: cancellationToken));
+                }
                 if (NeedsSqueezing(run))
                     squeezed = Measure($"{run.Id}.squeezed", () => Evaluator(AttackSuites.Quick(config.PgdSteps), config.KeyEpsilons)
                         .Evaluate(new InputSqueezing(new TorchClassifier(model), bitDepth: config.SqueezeBitDepth), test, cancellationToken: cancellationToken));
-                results.Add(new ModelResults(info, quick, strong, transfer, squeezed));
+                results.Add(new ModelResults(info, quick, strong, transfer, squeezed, deployed));
             }
             return new StudyResults(config, results, clock.Elapsed);
         }
@@ -66,6 +81,55 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
         }
     }
 
+    /// <summary>
+    /// Measures once, on the deployed exports of DQ-4 and VQ-2 (trained, or resumed from their checkpoints), how far the
+    /// light suite's worst case lies above the AutoAttack suite's, and how VQ-2's worst case moves with Square's budget
+    /// (300, 1,000, 5,000 queries). Returns a Markdown section with the machine and command.
+    /// </summary>
+    public string CompareSuites(CancellationToken cancellationToken)
+    {
+        clock.Start();
+        using var train = ReproductionProfile.Load(config, DatasetSplit.Train, options.DataDirectory, log, cancellationToken);
+        using var test = ReproductionProfile.Load(config, DatasetSplit.Test, options.DataDirectory, log, cancellationToken);
+        var plan = Plan();
+        var md = new System.Text.StringBuilder();
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        string Pct(double? v) => v is double x ? (100 * x).ToString("F1", inv) + " %" : "–";
+        string Eps(double e) => e.ToString("0.####", inv);
+        md.AppendLine($"## Suite comparison ({config.Name}, deployed ONNX exports judged by ONNX Runtime)").AppendLine();
+        md.AppendLine($"Command: `dotnet run -c Release --project samples/PaperReproduction -- --profile {options.Profile} --compare-suites`; " +
+                      $"{Environment.ProcessorCount} logical CPUs ({System.Runtime.InteropServices.RuntimeInformation.OSDescription}), {options.Threads} threads, " +
+                      $"seed {options.Seed}, first {config.EvalLimit} test images. Another CPU gives numbers a few tenths of a point apart.").AppendLine();
+        md.AppendLine("| model | suite | " + string.Join(" | ", config.KeyEpsilons.Select(e => $"ε = {Eps(e)}")) + " |");
+        md.AppendLine("|---|---|" + string.Concat(config.KeyEpsilons.Select(_ => "--:|")));
+        foreach (var id in new[] { RunIds.Dq(4), RunIds.Vq(2) })
+        {
+            var run = plan.FirstOrDefault(r => r.Id == id)
+                ?? throw new InvalidOperationException($"The study '{config.Name}' has no run '{id}' (its bit widths: {string.Join(", ", config.Bits)}).");
+            var (model, _) = Train(run, train, test, cancellationToken);
+            using var export = DeployedModel.FromBytes(OnnxExporter.ToBytes(model));
+            bool q = model.Spec.IsQuantized;
+            var suites = new List<(string Name, IReadOnlyList<AttackEntry> Attacks)>
+            {
+                ($"light (Square {config.SquareQueries})", AttackSuites.Standard(q, config.PgdSteps, config.SquareQueries)), // MERGE(attacks): AttackSuites.Light
+                ("AutoAttack", AttackSuites.Standard(q, config.PgdSteps, 5000)), // MERGE(attacks): AttackSuites.AutoAttack(q, …)
+            };
+            if (id == RunIds.Vq(2))
+                foreach (int queries in new[] { 300, 1000, 5000 })
+                    suites.Add(($"light, Square {queries}", AttackSuites.Standard(q, config.PgdSteps, queries))); // MERGE(attacks): AttackSuites.Light
+            foreach (var (name, attacks) in suites)
+            {
+                var report = Measure($"{id}.compare.{new string(name.Where(char.IsLetterOrDigit).ToArray())}",
+                    () => Evaluator(attacks, config.KeyEpsilons, cascade: true).Evaluate(export, test, cancellationToken: cancellationToken));
+                md.AppendLine($"| {run.Label} | {name} | " + string.Join(" | ", config.KeyEpsilons.Select(e =>
+                    $"{Pct(report.WorstCaseAccuracy(e))} ({report.WorstCase.First(w => Math.Abs(w.Epsilon - e) < 1e-12).Label})")) + " |");
+            }
+        }
+        md.AppendLine();
+        foreach (var (model, _) in models.Values) model.Dispose();
+        return md.ToString();
+    }
+
     /// <summary>Every model of the study, in the order they are trained.</summary>
     public IReadOnlyList<RunDefinition> Plan()
     {
@@ -73,6 +137,8 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
         var runs = new List<RunDefinition>
         {
             new(RunIds.Substitute, "FP (seed + 1)", config.BaseSpec with { Mode = TrainingMode.FullPrecision }, baseTrainer with { Seed = options.Seed + 1 }, config.TrainLimit),
+            new(RunIds.SubstituteVq, $"VQ-{config.AdversarialBits} (seed + 1)", config.BaseSpec with { Mode = TrainingMode.Vanilla, ActivationBits = config.AdversarialBits },
+                baseTrainer with { Seed = options.Seed + 1 }, config.TrainLimit),
             new(RunIds.Fp, "FP", config.BaseSpec with { Mode = TrainingMode.FullPrecision }, baseTrainer, config.TrainLimit),
         };
         foreach (int k in config.Bits)
@@ -115,8 +181,11 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
     private bool NeedsTransfer(RunDefinition run) =>
         IsBitSweep(run) || run.Id.StartsWith("at-", StringComparison.Ordinal) || run.Id == RunIds.Stochastic(config.BetaSweepBits);
 
-    private bool NeedsStrong(RunDefinition run) =>
-        run.Id == RunIds.Fp || config.StrongBits.Any(k => run.Id == RunIds.Vq(k) || run.Id == RunIds.Dq(k));
+    /// <summary>
+    /// The strong suite runs at every bit width and on the adversarially trained models: every claim is judged on a
+    /// worst case, never on a single gradient attack (which only bounds robust accuracy from above).
+    /// </summary>
+    private bool NeedsStrong(RunDefinition run) => IsBitSweep(run) || run.Id.StartsWith("at-", StringComparison.Ordinal);
 
     private bool NeedsSqueezing(RunDefinition run)
     {
@@ -157,11 +226,12 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
         return report;
     }
 
-    private RobustnessEvaluator Evaluator(IReadOnlyList<AttackEntry> attacks, IReadOnlyList<double> epsilons, double? amplification = null, bool masking = false) =>
+    private RobustnessEvaluator Evaluator(IReadOnlyList<AttackEntry> attacks, IReadOnlyList<double> epsilons, double? amplification = null, bool masking = false,
+        bool cascade = false) =>
         new(new RobustnessOptions
         {
             Attacks = attacks, Epsilons = epsilons, Limit = config.EvalLimit, Seed = options.Seed,
-            AmplificationEpsilon = amplification, MaskingChecks = masking,
+            AmplificationEpsilon = amplification, MaskingChecks = masking, Cascade = cascade,
         });
 
     /// <summary>The paper's attacks: FGSM, R+FGSM, BIM and PGD.</summary>
@@ -170,12 +240,26 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
         AttackEntry.Named("FGSM"), AttackEntry.Named("R+FGSM"), AttackEntry.Named("BIM"), AttackEntry.Named("PGD", config.PgdSteps),
     };
 
-    private AttackEntry TransferEntry(DqModel substitute) =>
-        new($"Transfer-PGD-{config.PgdSteps}", e => new TransferAttack(new Pgd(e, config.PgdSteps), new TorchClassifier(substitute), "FP (seed + 1)"));
+    /// <summary>
+    /// PGD crafted on each substitute (another seed) and replayed on the target. The transfer attack crafts for all
+    /// steps (no early stop on the substitute), so the examples are as strong on the substitute as PGD makes them.
+    /// </summary>
+    private IReadOnlyList<AttackEntry> TransferEntries(IReadOnlyList<(DqModel Model, string Family)> substitutes) =>
+        substitutes.Select(s => new AttackEntry(TransferName(s.Family),
+            e => new TransferAttack(new Pgd(e, config.PgdSteps), new TorchClassifier(s.Model), $"{s.Family} (seed + 1)"))).ToList();
 
-    /// <summary>Every attack at the key ε, so the per-image worst case of this report covers all of them.</summary>
-    private IReadOnlyList<AttackEntry> StrongAttacks(bool quantized, DqModel substitute) =>
-        QuickAttacks().Concat(AttackSuites.Standard(quantized, config.PgdSteps, config.SquareQueries)).Append(TransferEntry(substitute)).ToList();
+    /// <summary>Report name of the transfer attack from a substitute of <paramref name="family"/> ("FP", "VQ-4").</summary>
+    internal string TransferName(string family) => TransferNames.Of(config.PgdSteps, family);
+
+    /// <summary>
+    /// Every attack at the key ε in cascade order (cheap first), so the per-image worst case covers all of them: the
+    /// paper's attacks, the transfer attacks, then the strong suite (APGD, Square, surrogate-gradient PGD).
+    /// </summary>
+    private IReadOnlyList<AttackEntry> StrongAttacks(bool quantized, IReadOnlyList<(DqModel Model, string Family)> substitutes)
+    {
+        var suite = AttackSuites.Standard(quantized, config.PgdSteps, config.SquareQueries); // MERGE(attacks): AttackSuites.AutoAttack(quantized, …)
+        return QuickAttacks().Concat(TransferEntries(substitutes)).Concat(suite).ToList();
+    }
 
     private void Log(string message) => log.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {message}");
 }

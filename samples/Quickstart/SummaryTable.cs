@@ -42,9 +42,16 @@ internal static class SummaryTable
         Accuracy($"clean, ML.NET Evaluate of the zip's pipeline ({testCount})", r => r.MlNetAccuracy);
         Accuracy($"clean (attacked {evalCount})", r => r.Report!.CleanAccuracy);
         var epsilons = options.Epsilons.Union(options.SuiteEpsilons).OrderBy(e => e).ToList();
-        foreach (var e in epsilons) Accuracy($"FGSM ε={E(e)}", r => r.Report!.RobustAccuracy("FGSM", e));
-        foreach (var e in epsilons) Accuracy($"{pgd} ε={E(e)}", r => r.Report!.RobustAccuracy(pgd, e));
-        foreach (var e in options.SuiteEpsilons) Accuracy($"worst case ε={E(e)}", r => r.Report!.WorstCaseAccuracy(e));
+        // A single attack's robust accuracy only bounds the model's from above; where no worst case is printed at that ε,
+        // the row says so.
+        string Bounded(double e) => options.SuiteEpsilons.Contains(e) ? "" : " — upper bound (gradient attacks only)";
+        foreach (var e in epsilons) Accuracy($"FGSM ε={E(e)}, float model{Bounded(e)}", r => r.Report!.RobustAccuracy("FGSM", e));
+        foreach (var e in epsilons) Accuracy($"{pgd} ε={E(e)}, float model{Bounded(e)}", r => r.Report!.RobustAccuracy(pgd, e));
+        foreach (var e in options.SuiteEpsilons)
+        {
+            Accuracy($"{MinimumLabel(runs, r => r.Deployed, e)} ε={E(e)}, deployed ONNX (ONNX Runtime)", r => r.Deployed?.WorstCaseAccuracy(e));
+            Accuracy($"{MinimumLabel(runs, r => r.Report, e)} ε={E(e)}, float TorchSharp model", r => r.Report!.WorstCaseAccuracy(e));
+        }
         if (runs.Any(r => r.OnnxAccuracy is not null))
         {
             Accuracy($"ONNX clean (attacked {evalCount})", r => r.OnnxAccuracy);
@@ -61,6 +68,10 @@ internal static class SummaryTable
         return new Table(header, rows);
     }
 
+    /// <summary>"worst case" when every model's suite at ε had a score-based attack, else "upper bound (gradient attacks only)".</summary>
+    private static string MinimumLabel(IReadOnlyList<ModelRun> runs, Func<ModelRun, RobustnessReport?> report, double e) =>
+        WorstCaseResult.LabelOf(runs.All(r => report(r)?.WorstCaseBound(e) == RobustBound.WorstCase) ? RobustBound.WorstCase : RobustBound.UpperBound);
+
     /// <summary>Sentences comparing DQ-4 with VQ-4 and FP (empty if a model is missing).</summary>
     public static IEnumerable<string> Verdict(IReadOnlyList<ModelRun> runs, QuickstartOptions options)
     {
@@ -71,9 +82,11 @@ internal static class SummaryTable
         string pgd = $"PGD-{options.PgdSteps}";
         foreach (var e in options.SuiteEpsilons)
         {
-            double? Gain(Func<RobustnessReport, double?> f) => f(dq.Report!) is double d && f(vq.Report!) is double v ? 100 * (d - v) : null;
-            yield return $"ε = {E(e)}: DQ-4 − VQ-4 = {Points(Gain(r => r.RobustAccuracy(pgd, e)))} under {pgd}, " +
-                         $"{Points(Gain(r => r.WorstCaseAccuracy(e)))} in the worst case over {dq.Report!.WorstCase.First(w => Math.Abs(w.Epsilon - e) < 1e-12).Attacks.Count} attacks.";
+            double? Gain(Func<ModelRun, RobustnessReport?> report) =>
+                report(dq)?.WorstCaseAccuracy(e) is double d && report(vq)?.WorstCaseAccuracy(e) is double v ? 100 * (d - v) : null;
+            int attacks = dq.Deployed?.WorstCase.FirstOrDefault(w => Math.Abs(w.Epsilon - e) < 1e-12)?.Attacks.Count ?? 0;
+            yield return $"ε = {E(e)}: DQ-4 − VQ-4 = {Points(Gain(r => r.Deployed))} in the deployed models' {MinimumLabel(runs, r => r.Deployed, e)} " +
+                         $"over {attacks} attacks (ONNX Runtime), {Points(Gain(r => r.Report))} in the float models' {MinimumLabel(runs, r => r.Report, e)}.";
         }
         yield return $"Clean accuracy: DQ-4 {Pct(dq.CleanAccuracy)} vs FP {Pct(fp.CleanAccuracy)} ({Points(100 * (dq.CleanAccuracy - fp.CleanAccuracy))}), " +
                      $"VQ-4 {Pct(vq.CleanAccuracy)}.";
@@ -92,18 +105,27 @@ internal static class SummaryTable
         sb.AppendLine($"Attacks (L∞, pixels in [0, 1], white-box, the same for every model) on the first {evalCount} test images: " +
                          $"FGSM and PGD-{options.PgdSteps} (step 2.5ε/{options.PgdSteps}, random start) at ε ∈ {{{string.Join(", ", options.Epsilons.Union(options.SuiteEpsilons).OrderBy(e => e).Select(E))}}}; " +
                          $"at ε ∈ {{{string.Join(", ", options.SuiteEpsilons.Select(E))}}} also APGD-CE ({5 * options.PgdSteps} steps), APGD-T ({5 * options.PgdSteps} steps, 3 target classes), " +
-                         $"Square ({options.SquareQueries} queries) and, for the quantized models, PGD-{options.PgdSteps} with smooth-proxy (BPDA) gradients. " +
+                         $"Square ({options.SquareQueries} queries) and, for the quantized models, PGD-{options.PgdSteps} as a surrogate-gradient attack " +
+                         "(gradients through the un-quantized ReLU6, every candidate judged on the quantized model). " +
                          "The worst case counts an image as robust only if every one of these attacks fails on it; the suite runs in AutoAttack's cascade (each attack " +
                          "only on the images every earlier one failed on, so its rows in the per-model reports are cumulative). Robust accuracy is the fraction of all " +
-                         "attacked images (misclassified clean images count as failures).").AppendLine();
+                         "attacked images (misclassified clean images count as failures). This suite is lighter than AutoAttack's standard one (APGD-T with 3 targets, " +
+                         "no FAB-T, fewer Square queries), so its worst case can lie above AutoAttack's.").AppendLine();
+        sb.AppendLine("Two artifacts are evaluated. **Deployed ONNX (ONNX Runtime)**: the saved zip is loaded back and its ONNX export (int8 weights, " +
+                      "folded BatchNorm, the exact activation grid) is attacked; every candidate and verdict is scored by ONNX Runtime, every gradient comes " +
+                      "from the export's differentiable TorchSharp twin — this is the number to quote. **Float TorchSharp model**: the trained model with float " +
+                      "weights, beside it. A row without a worst case at its ε is labelled \"upper bound (gradient attacks only)\": a single gradient attack " +
+                      "can miss adversarial examples that exist.").AppendLine();
+        sb.AppendLine("Numbers depend on the CPU (floating-point kernels differ): another machine gives numbers a few tenths of a point apart with the " +
+                      "same seed and thread count.").AppendLine();
         sb.Append(DqMlNet.Samples.Quickstart.Markdown.Table(table.Header, table.Rows)).AppendLine();
         if (options.Onnx)
             sb.AppendLine("ONNX: `fp.onnx` is a float graph; `vq4.onnx`/`dq4.onnx` are QDQ graphs with the exact 4-bit activation grid and " +
                           "int8 per-channel weights (the trained weights are float), so a few predictions near a decision boundary may differ " +
-                          "from TorchSharp's. The attacks above run on the TorchSharp models.").AppendLine();
+                          "from TorchSharp's. The deployed rows attack these files (loaded back from the zips), the float rows the TorchSharp models.").AppendLine();
         foreach (var line in Verdict(runs, options)) sb.AppendLine("- " + line);
         sb.AppendLine();
-        sb.AppendLine("![robust accuracy under PGD vs ε](robustness.png)").AppendLine();
+        sb.AppendLine("![robust accuracy under PGD vs ε (float models; an upper bound, gradient attacks only)](robustness.png)").AppendLine();
         sb.AppendLine("![error amplification per layer](error-amplification.png)").AppendLine();
         sb.AppendLine("## Warnings").AppendLine();
         bool any = false;
@@ -120,7 +142,11 @@ internal static class SummaryTable
                              $"({string.Join(", ", run.Report!.Attacks.GroupBy(a => a.Name).Select(g => $"{g.Key} {g.Sum(a => a.Seconds):0} s"))})");
         sb.AppendLine($"- total wall time: {wallTime.TotalMinutes:0.0} min").AppendLine();
         sb.AppendLine("## Per-model reports").AppendLine();
-        foreach (var run in runs) sb.AppendLine(ReportWriter.ToMarkdown(run.Report!).Replace("### ", "### " + run.Label + ": "));
+        foreach (var run in runs)
+        {
+            sb.AppendLine(ReportWriter.ToMarkdown(run.Deployed!).Replace("### ", "### " + run.Label + " (deployed ONNX): "));
+            sb.AppendLine(ReportWriter.ToMarkdown(run.Report!).Replace("### ", "### " + run.Label + " (float model): "));
+        }
         sb.AppendLine("Files: " + string.Join(", ", runs.SelectMany(r => r.Files).Select(Path.GetFileName)
             .Concat(new[] { "robustness.png", "error-amplification.png", "summary.md" })) + ".");
         return sb.ToString();

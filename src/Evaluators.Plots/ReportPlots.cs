@@ -10,18 +10,27 @@ public static class ReportPlots
     public static void RobustAccuracyByAttack(RobustnessReport report, string path, int width = 900, int height = 560)
     {
         var series = report.Attacks.GroupBy(a => a.Name).Select(g => (g.Key, Points(report.CleanAccuracy, g.Select(a => (a.Epsilon, a.RobustAccuracy))))).ToList();
-        series.Add(("worst case", Points(report.CleanAccuracy, report.WorstCase.Select(w => (w.Epsilon, w.RobustAccuracy)))));
-        Save(path, width, height, $"Robust accuracy — {report.Model}", "ε (pixels in [0, 1])", "accuracy (%)", series);
+        series.Add((MinimumLabel(report), Points(report.CleanAccuracy, report.WorstCase.Select(w => (w.Epsilon, w.RobustAccuracy)))));
+        Save(path, width, height, $"Robust accuracy — {report.Model}{ArtifactSuffix(report)}", "ε (pixels in [0, 1])", "accuracy (%)", series);
     }
 
-    /// <summary>Worst-case robust accuracy vs ε, one line per model (e.g. FP, VQ-4, DQ-4).</summary>
+    /// <summary>
+    /// Worst-case robust accuracy vs ε, one line per model (e.g. FP, VQ-4, DQ-4); a model whose suite had no score-based
+    /// attack is labelled "upper bound (gradient attacks only)" in the legend.
+    /// </summary>
     public static void RobustAccuracyByModel(IReadOnlyList<(string Name, RobustnessReport Report)> models, string path, string? attack = null,
         int width = 900, int height = 560)
     {
-        var series = models.Select(m => (m.Name, attack is null
+        var series = models.Select(m => (attack is null && m.Report.WorstCase.Any(w => w.Bound == RobustBound.UpperBound)
+                ? $"{m.Name} — upper bound (gradient attacks only)" : m.Name, attack is null
             ? Points(m.Report.CleanAccuracy, m.Report.WorstCase.Select(w => (w.Epsilon, w.RobustAccuracy)))
             : Points(m.Report.CleanAccuracy, m.Report.Attacks.Where(a => a.Name == attack).Select(a => (a.Epsilon, a.RobustAccuracy))))).ToList();
-        Save(path, width, height, attack is null ? "Worst-case robust accuracy" : $"Robust accuracy under {attack}", "ε (pixels in [0, 1])", "accuracy (%)", series);
+        var artifacts = models.Select(m => m.Report.Artifact).Where(a => a.Length > 0).Distinct().ToList();
+        string suffix = artifacts.Count == 1 ? $" — {artifacts[0]}" : "";
+        // One attack alone only bounds robust accuracy from above, and the title says so.
+        string title = attack is null ? "Worst-case robust accuracy"
+            : $"Robust accuracy under {attack} — upper bound ({(attack.StartsWith("Square", StringComparison.Ordinal) ? "one attack" : "gradient attacks only")})";
+        Save(path, width, height, title + suffix, "ε (pixels in [0, 1])", "accuracy (%)", series);
     }
 
     /// <summary>Error amplification d_l vs layer, one line per model.</summary>
@@ -42,6 +51,15 @@ public static class ReportPlots
         ArgumentNullException.ThrowIfNull(series);
         Save(path, width, height, title, xLabel, yLabel, series.Select(s => (s.Name, s.Points.OrderBy(p => p.X).ToList())), percent);
     }
+
+    /// <summary>"worst case", "upper bound (gradient attacks only)", or "minimum over attacks" when the ε differ.</summary>
+    private static string MinimumLabel(RobustnessReport report)
+    {
+        var bounds = report.WorstCase.Select(w => w.Bound).Distinct().ToList();
+        return bounds.Count == 1 ? WorstCaseResult.LabelOf(bounds[0]) : "minimum over attacks (upper bound where no Square)";
+    }
+
+    private static string ArtifactSuffix(RobustnessReport report) => report.Artifact.Length > 0 ? $" ({report.Artifact})" : "";
 
     private static List<(double X, double Y)> Points(double clean, IEnumerable<(double X, double Y)> points)
     {

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace DqMlNet.Evaluators;
 
 /// <summary>
-/// Per-layer error amplification (spec §4): d_l = ‖a_l(x) − a_l(x')‖₂ / ‖a_l(x)‖₂ for every activation layer l,
+/// Per-layer error amplification (the paper's measure): d_l = ‖a_l(x) − a_l(x')‖₂ / ‖a_l(x)‖₂ for every activation layer l,
 /// averaged over images, with x' the FGSM example at ε. Vanilla quantization makes d_l grow with depth; DQ keeps it
 /// small.
 /// </summary>

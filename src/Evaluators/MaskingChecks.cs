@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace DqMlNet.Evaluators;
 
 /// <summary>
-/// Checks that flag gradient masking or an unreliable evaluation (spec §4, AutoAttack's flags and more). Each check
+/// Checks that flag gradient masking or an unreliable evaluation (AutoAttack's flags and more). Each check
 /// yields a warning sentence that says what was seen and what it suggests; none changes the numbers.
 /// </summary>
 internal static class MaskingChecks
@@ -85,6 +85,8 @@ internal static class MaskingChecks
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             int count = Math.Min(options.BatchSize, n - start);
+            long[] globalRows = Enumerable.Range(start, count).Select(i => (long)i).ToArray(); // the probe subset is the first images
+            // MERGE(attacks): pass globalRows to Perturb once it takes the images' global row indices.
             var adversarial = attack.Perturb(model, x.narrow(0, start, count), y.narrow(0, start, count), null, batch).Adversarial;
             var predicted = RobustnessEvaluator.Predict(model, adversarial, options.BatchSize, cancellationToken);
             var labels = y.narrow(0, start, count).data<long>().ToArray();

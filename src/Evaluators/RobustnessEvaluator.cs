@@ -27,27 +27,31 @@ public sealed class RobustnessEvaluator
     /// <summary>What is run.</summary>
     public RobustnessOptions Options { get; }
 
-    /// <summary>Evaluates a DqMlNet model (white-box, with smooth-proxy attacks for quantized models, layers and spectral norms).</summary>
+    /// <summary>
+    /// Evaluates the float TorchSharp model (white-box, with smooth-proxy attacks for quantized models, layers and
+    /// spectral norms). The numbers describe <see cref="RobustnessReport.FloatModel"/>, not its int8 export: evaluate a
+    /// <see cref="DeployedModel"/> for what ships.
+    /// </summary>
     public RobustnessReport Evaluate(DqModel model, ImageDataset data, IProgress<EvaluationProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         var main = new TorchClassifier(model);
         var proxy = model.Spec.IsQuantized ? new TorchClassifier(model, QuantizerGradient.SmoothProxy) : main;
-        return Run(main, proxy, model, data, Options.ModelDescription ?? Describe(model.Spec), progress, cancellationToken);
+        return Run(main, proxy, model, data, Options.ModelDescription ?? Describe(model.Spec), RobustnessReport.FloatModel, progress, cancellationToken);
     }
 
     /// <summary>
-    /// Evaluates <paramref name="model"/> with success judged by <paramref name="judge"/> (e.g. its deployed ONNX
-    /// Runtime twin); white-box gradients come from the judge's surrogate, layers and spectral norms from the model.
+    /// Evaluates a deployed ONNX export (<see cref="RobustnessReport.DeployedExport"/>): every candidate is scored and
+    /// every verdict given by its ONNX Runtime session; every gradient comes from its differentiable twin (straight-through,
+    /// or the smooth proxy for proxy attacks); layers and spectral norms are the twin's, i.e. the file's weights.
     /// </summary>
-    public RobustnessReport Evaluate(DqModel model, IClassifier judge, ImageDataset data, IProgress<EvaluationProgress>? progress = null,
+    public RobustnessReport Evaluate(DeployedModel deployed, ImageDataset data, IProgress<EvaluationProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(judge);
-        var proxy = model.Spec.IsQuantized ? new TorchClassifier(model, QuantizerGradient.SmoothProxy) : judge;
-        return Run(judge, proxy, model, data, Options.ModelDescription ?? Describe(model.Spec), progress, cancellationToken);
+        ArgumentNullException.ThrowIfNull(deployed);
+        return Run(deployed.Classifier, deployed.ProxyClassifier, deployed.Replica, data, Options.ModelDescription ?? Describe(deployed.Spec),
+            RobustnessReport.DeployedExport, progress, cancellationToken);
     }
 
     /// <summary>
@@ -58,7 +62,13 @@ public sealed class RobustnessEvaluator
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(classifier);
-        return Run(classifier, classifier, null, data, Options.ModelDescription ?? classifier.GetType().Name, progress, cancellationToken);
+        string artifact = classifier switch
+        {
+            DeployedClassifier => RobustnessReport.DeployedExport,
+            TorchClassifier => RobustnessReport.FloatModel,
+            _ => $"classifier {classifier.GetType().Name}",
+        };
+        return Run(classifier, classifier, null, data, Options.ModelDescription ?? classifier.GetType().Name, artifact, progress, cancellationToken);
     }
 
     /// <summary>"SmallCnn DQ-4 (β …)"-style description of a spec.</summary>
@@ -66,7 +76,7 @@ public sealed class RobustnessEvaluator
         $"{spec.Architecture} {(spec.Mode switch { TrainingMode.FullPrecision => "FP", TrainingMode.Vanilla => $"VQ-{spec.ActivationBits}", _ => $"DQ-{spec.ActivationBits}" })}" +
         (spec.WeightBits is int wb ? $" (weights {wb}-bit)" : "") + $", input {spec.Channels}×{spec.Height}×{spec.Width}, {spec.NumClasses} classes";
 
-    private RobustnessReport Run(IClassifier main, IClassifier proxy, DqModel? model, ImageDataset data, string description,
+    private RobustnessReport Run(IClassifier main, IClassifier proxy, DqModel? model, ImageDataset data, string description, string artifact,
         IProgress<EvaluationProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -88,6 +98,7 @@ public sealed class RobustnessEvaluator
 
         var clean = Predict(main, x, Options.BatchSize, cancellationToken);
         var labels = y.data<long>().ToArray();
+        var rows = Enumerable.Range(0, n).Select(i => (long)i).ToArray(); // global row index of every evaluated image
         var cleanCorrect = clean.Select((p, i) => p == labels[i]).ToArray();
         done += batches;
         progress?.Report(new EvaluationProgress("clean", null, done, totalSteps));
@@ -107,9 +118,9 @@ public sealed class RobustnessEvaluator
                 AttackResult result;
                 bool[] correct;
                 if (Options.Cascade && a > 0)
-                    (result, correct) = RunOnSurvivors(entry, attack, target, main, x, y, labels, alive, cancellationToken, Tick, batches);
+                    (result, correct) = RunOnSurvivors(entry, attack, target, main, x, y, labels, rows, alive, cancellationToken, Tick, batches);
                 else
-                    (result, correct) = RunAttack(entry, attack, target, main, x, y, labels, cleanCorrect, cancellationToken, Tick);
+                    (result, correct) = RunAttack(entry, attack, target, main, x, y, labels, rows, cleanCorrect, cancellationToken, Tick);
                 if (Options.Cascade) result = result with { Cumulative = true };
                 results.Add(result);
                 robust[(entry.Name, epsilon)] = correct;
@@ -121,7 +132,10 @@ public sealed class RobustnessEvaluator
         {
             var names = attacks.Select(a => a.Name).ToList();
             int count = Enumerable.Range(0, n).Count(i => cleanCorrect[i] && names.All(a => robust[(a, e)][i]));
-            return new WorstCaseResult(e, (double)count / n, names);
+            // Gradient attacks alone only bound robust accuracy from above: masked gradients hide adversarial examples
+            // that a score-based search (Square) still finds. Only a suite with one may call its minimum a worst case.
+            var bound = attacks.Any(a => IsScoreBased(a.Create(e))) ? RobustBound.WorstCase : RobustBound.UpperBound;
+            return new WorstCaseResult(e, (double)count / n, names, bound);
         }).ToList();
 
         IReadOnlyList<LayerResult> layers = Array.Empty<LayerResult>();
@@ -135,7 +149,7 @@ public sealed class RobustnessEvaluator
                 layers = ErrorAmplification.Measure(model, x, y, ampEps, Options.BatchSize, Options.Seed);
             }
             var report = SpectralNorm.Measure(model);
-            spectral = report.Layers.Select(l => new SpectralNormResult(l.Layer, l.Norm)).ToList();
+            spectral = report.Layers.Select(l => new SpectralNormResult(l.Layer, l.Norm, l.ReshapedKernelNorm)).ToList();
             product = report.Product;
         }
 
@@ -148,6 +162,7 @@ public sealed class RobustnessEvaluator
         return new RobustnessReport
         {
             Model = description,
+            Artifact = artifact,
             ThreatModel = "Linf (L2 where an attack says so), pixels in [0, 1], normalisation inside the model",
             N = n,
             Seed = Options.Seed,
@@ -167,7 +182,7 @@ public sealed class RobustnessEvaluator
     /// (those already fooled stay fooled). Norms and queries average over the attacked images.
     /// </summary>
     private (AttackResult Result, bool[] RobustCorrect) RunOnSurvivors(AttackEntry entry, Attack attack, IClassifier attacked, IClassifier judge,
-        Tensor x, Tensor y, long[] labels, bool[] alive, CancellationToken cancellationToken, Action onBatch, int batches)
+        Tensor x, Tensor y, long[] labels, long[] rows, bool[] alive, CancellationToken cancellationToken, Action onBatch, int batches)
     {
         int n = labels.Length;
         var survivors = Enumerable.Range(0, n).Where(i => alive[i]).ToArray();
@@ -186,7 +201,8 @@ public sealed class RobustnessEvaluator
             using var scope = NewDisposeScope();
             var index = tensor(survivors.Select(i => (long)i).ToArray());
             var (sub, subCorrect) = RunAttack(entry, attack, attacked, judge, x.index_select(0, index), y.index_select(0, index),
-                survivors.Select(i => labels[i]).ToArray(), survivors.Select(_ => true).ToArray(), cancellationToken, () => { });
+                survivors.Select(i => labels[i]).ToArray(), survivors.Select(i => rows[i]).ToArray(), // survivors keep their global rows
+                survivors.Select(_ => true).ToArray(), cancellationToken, () => { });
             for (int j = 0; j < survivors.Length; j++) correct[survivors[j]] = subCorrect[j];
             int robust = correct.Count(c => c);
             result = sub with
@@ -200,7 +216,7 @@ public sealed class RobustnessEvaluator
     }
 
     private (AttackResult Result, bool[] RobustCorrect) RunAttack(AttackEntry entry, Attack attack, IClassifier attacked, IClassifier judge,
-        Tensor x, Tensor y, long[] labels, bool[] cleanCorrect, CancellationToken cancellationToken, Action onBatch)
+        Tensor x, Tensor y, long[] labels, long[] rows, bool[] cleanCorrect, CancellationToken cancellationToken, Action onBatch)
     {
         int n = labels.Length;
         var correct = new bool[n];
@@ -215,6 +231,9 @@ public sealed class RobustnessEvaluator
             int count = Math.Min(Options.BatchSize, n - start);
             var xb = x.narrow(0, start, count);
             var yb = y.narrow(0, start, count);
+            long[] globalRows = rows.AsSpan(start, count).ToArray(); // the images' indices in the evaluated set
+            // MERGE(attacks): pass globalRows to Perturb once it takes the images' global row indices, so random choices
+            // follow the image, not its batch (a cascade then draws the same randomness as the full run).
             var output = attack.Perturb(attacked, xb, yb, null, batch);
             var adversarial = output.Adversarial.cpu();
             Verify(attack, adversarial, xb);
@@ -223,7 +242,9 @@ public sealed class RobustnessEvaluator
             normMax = Math.Max(normMax, norms.Length == 0 ? 0 : norms.Max());
             if (output.Queries is { } q) { hasQueries = true; querySum += q.Sum(); }
             long[] predicted;
-            using (no_grad()) predicted = judge.Logits(adversarial.to(judge.Device)).argmax(1).cpu().data<long>().ToArray();
+            using (judge.BeginAttack()) // the judge scores in eval mode (BatchNorm statistics, no dropout), like the attack
+            using (no_grad())
+                predicted = judge.Logits(adversarial.to(judge.Device)).argmax(1).cpu().data<long>().ToArray();
             for (int i = 0; i < count; i++) correct[start + i] = cleanCorrect[start + i] && predicted[i] == labels[start + i];
             onBatch();
         }
@@ -232,7 +253,7 @@ public sealed class RobustnessEvaluator
         var result = new AttackResult
         {
             Name = entry.Name,
-            Settings = attack.Describe() + (entry.SmoothProxy ? "; gradients through the smooth ReLU6 proxy (BPDA), judged on the quantized model" : ""),
+            Settings = attack.Describe() + (entry.SmoothProxy ? "; " + SurrogateGradientNote : ""),
             Norm = attack.Norm == AttackNorm.LInf ? "Linf" : "L2",
             Epsilon = attack.Epsilon,
             RobustAccuracy = (double)robust / n,
@@ -245,6 +266,14 @@ public sealed class RobustnessEvaluator
         };
         return (result, correct);
     }
+
+    /// <summary>What a proxy row's settings say about its gradients.</summary>
+    internal const string SurrogateGradientNote =
+        "surrogate-gradient attack: gradients through the un-quantized ReLU6 (smooth proxy), every candidate judged on the " +
+        "quantized model (the straight-through gradient of the other attacks is this library's BPDA)";
+
+    /// <summary>A score-based attack needs no gradient, so gradient masking cannot hide examples from it.</summary>
+    internal static bool IsScoreBased(Attack attack) => attack is SquareAttack;
 
     /// <summary>Throws when an attack broke its threat model: the numbers would be meaningless.</summary>
     private static void Verify(Attack attack, Tensor adversarial, Tensor clean)

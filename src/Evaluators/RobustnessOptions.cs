@@ -32,9 +32,12 @@ public sealed record RobustnessOptions
 
     /// <summary>
     /// AutoAttack's order of work: at each ε, every attack after the first runs only on the images that all earlier
-    /// attacks (in <see cref="Attacks"/> order) failed to fool. The worst case is identical to the full run's, the cost
-    /// falls with every image already broken, but each attack's robust accuracy becomes cumulative ("after this attack
-    /// and all before it"), flagged by <see cref="AttackResult.Cumulative"/>. Off by default.
+    /// attacks (in <see cref="Attacks"/> order) failed to fool. The cost falls with every image already broken; each
+    /// attack's robust accuracy becomes cumulative ("after this attack and all before it"), flagged by
+    /// <see cref="AttackResult.Cumulative"/>. The first attack's row equals the full run's. The worst case is not
+    /// guaranteed identical to the full run's: an attack's random choices (random start, Square's search) depend on
+    /// which images share its batch, and a survivor lands in other batches. Tested on a 4-bit SmallCnn (300 images,
+    /// FGSM, PGD-10, APGD-CE): the two worst cases agree within 2 points. Off by default.
     /// </summary>
     public bool Cascade { get; init; }
 

@@ -135,7 +135,11 @@ public class EvaluatorTests(TrainedModels models) : IClassFixture<TrainedModels>
             Assert.Equal(ReportWriter.ToJson(fp), ReportWriter.ToJson(back));
             var md = ReportWriter.ToMarkdown(fp);
             Assert.Contains("| FGSM |", md);
-            Assert.Contains("worst case", md);
+            // FGSM and PGD only: the minimum is an upper bound (no score-based attack), and the row says so.
+            Assert.Contains("| **upper bound (gradient attacks only)** |", md);
+            Assert.DoesNotContain("**worst case**", md);
+            Assert.Contains(RobustnessReport.FloatModel, md);
+            Assert.All(back.WorstCase, w => Assert.Equal(RobustBound.UpperBound, w.Bound));
 
             var byAttack = Path.Combine(dir, "attacks.png");
             ReportPlots.RobustAccuracyByAttack(fp, byAttack);

@@ -8,7 +8,7 @@ namespace DqMlNet.Evaluators;
 
 /// <summary>
 /// Replaces the pixel column with adversarial examples crafted against a fitted DQ stage (judged on its deployed ONNX
-/// Runtime model, gradients from its TorchSharp model). The attack runs when <see cref="Transform"/> is called, in
+/// Runtime model, gradients from the export's differentiable twin). The attack runs when <see cref="Transform"/> is called, in
 /// batches of <see cref="BatchSize"/> with the attack's seed, so the result matches <c>EvaluateRobustness</c> for the
 /// same attack and seed. Other columns pass through.
 /// </summary>
@@ -64,13 +64,16 @@ public sealed class AdversarialTransformer : ITransformer
         GetOutputSchema(input.Schema);
         var spec = Target.Model.Spec;
         using var data = DataViewReader.Read(ml, input, FeatureColumn, LabelColumn, spec.Channels, spec.Height, spec.Width, Target.Labels, "attacked data");
-        var classifier = new DeployedClassifier(Target);
+        using var deployed = DeployedModel.FromStage(Target);
+        var classifier = deployed.Classifier;
         int n = data.Count, perImage = spec.Channels * spec.Height * spec.Width;
         var adversarial = new float[n][];
         for (int start = 0, batch = 0; start < n; start += BatchSize, batch++)
         {
             using var scope = NewDisposeScope();
             int count = Math.Min(BatchSize, n - start);
+            long[] globalRows = Enumerable.Range(start, count).Select(i => (long)i).ToArray(); // rows of the input view
+            // MERGE(attacks): pass globalRows to Perturb once it takes global row indices (as EvaluateRobustness does).
             var output = Attack.Perturb(classifier, data.Images.narrow(0, start, count), data.Labels.narrow(0, start, count), null, batch);
             var values = output.Adversarial.cpu().contiguous().data<float>().ToArray();
             for (int i = 0; i < count; i++) adversarial[start + i] = values.AsSpan(i * perImage, perImage).ToArray();

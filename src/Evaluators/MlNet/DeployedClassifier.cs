@@ -1,36 +1,74 @@
 using DqMlNet.Attacks;
-using DqMlNet.Transforms;
+using DqMlNet.Models;
+using DqMlNet.Quantization;
+using DqMlNet.Transforms.Onnx;
 using static TorchSharp.torch;
 
 namespace DqMlNet.Evaluators;
 
 /// <summary>
-/// A fitted DQ stage as attacks see it: success is judged on the deployed model (ONNX Runtime, integer kernels for
-/// VQ/DQ — exactly what the stage and a saved model score), gradients come from the TorchSharp model with
-/// straight-through quantizers. Logits are log-probabilities (same arg-max and margins' sign).
+/// A deployed ONNX export as attacks see it. <see cref="Logits"/> is the deployed model itself (ONNX Runtime, integer
+/// kernels for VQ/DQ — exactly what a fitted stage, a saved zip and the ONNX file score): every "fooled" an attack
+/// records and every verdict comes from it. <see cref="SurrogateLogits"/> is the file's differentiable twin
+/// (<see cref="DeployedReplica"/>: the same int8 weights, folded BatchNorm and activation grid) with straight-through
+/// quantizer gradients, or with the smooth-proxy surrogate gradient (un-quantized ReLU6). No gradient comes from the
+/// float training model.
 /// </summary>
-internal sealed class DeployedClassifier(DqTransformer stage) : IClassifier
+public sealed class DeployedClassifier : IClassifier
 {
-    private readonly TorchClassifier torch = new(stage.Model);
+    private readonly OnnxClassifier session;
+    private readonly TorchClassifier twin;
 
-    public long[] InputShape => stage.Model.Spec.InputShape;
+    /// <summary>Judges on <paramref name="session"/>; gradients from <paramref name="replica"/> (see <see cref="DeployedReplica"/>).</summary>
+    public DeployedClassifier(OnnxClassifier session, DqModel replica, QuantizerGradient gradient = QuantizerGradient.StraightThrough)
+    {
+        this.session = session ?? throw new ArgumentNullException(nameof(session));
+        ArgumentNullException.ThrowIfNull(replica);
+        if (session.NumClasses != replica.Spec.NumClasses)
+            throw new ArgumentException($"The ONNX model has {session.NumClasses} classes but the replica {replica.Spec.NumClasses}.", nameof(replica));
+        twin = new TorchClassifier(replica, gradient);
+    }
 
-    public int NumClasses => stage.Model.Spec.NumClasses;
+    /// <summary>The deployed model that judges.</summary>
+    public OnnxClassifier Session => session;
 
+    /// <summary>The differentiable twin the gradients come from.</summary>
+    public DqModel Replica => twin.Model;
+
+    /// <summary>Gradient mode of the twin's quantizers.</summary>
+    public QuantizerGradient Gradient => twin.Gradient;
+
+    /// <inheritdoc />
+    public long[] InputShape => twin.InputShape;
+
+    /// <inheritdoc />
+    public int NumClasses => session.NumClasses;
+
+    /// <inheritdoc />
     public Device Device => CPU;
 
+    /// <inheritdoc />
     public bool HasGradients => true;
 
+    /// <summary>Always false: candidates are scored on ONNX Runtime, never on the twin.</summary>
     public bool SurrogateIsExact => false;
 
+    /// <summary>
+    /// The deployed model's logits (its <c>logits</c> output). A file without logits falls back to log(max(p, 1e-30)),
+    /// whose margins saturate near 69; DqMlNet exports always carry logits.
+    /// </summary>
     public Tensor Logits(Tensor input)
     {
-        var probabilities = stage.Scorer.Classifier.Predict(input.detach().cpu().contiguous()).Probabilities;
-        using var p = tensor(probabilities, new long[] { input.shape[0], NumClasses });
+        var prediction = session.Predict(input.detach().cpu().contiguous());
+        var shape = new long[] { input.shape[0], NumClasses };
+        if (session.ProvidesLogits && prediction.Logits is { } logits) return tensor(logits, shape);
+        using var p = tensor(prediction.Probabilities, shape);
         return p.clamp_min(1e-30f).log();
     }
 
-    public Tensor SurrogateLogits(Tensor input) => torch.SurrogateLogits(input.to(torch.Device)).cpu();
+    /// <inheritdoc />
+    public Tensor SurrogateLogits(Tensor input) => twin.SurrogateLogits(input.to(twin.Device)).cpu();
 
-    public IDisposable BeginAttack() => torch.BeginAttack();
+    /// <inheritdoc />
+    public IDisposable BeginAttack() => twin.BeginAttack();
 }

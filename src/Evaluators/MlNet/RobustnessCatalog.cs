@@ -9,8 +9,10 @@ public static class RobustnessCatalog
 {
     /// <summary>
     /// Evaluates a fitted pipeline containing a DefensiveQuantize stage: the clean multiclass metrics and a robustness
-    /// report (attacks × ε, worst case, error amplification, spectral norms, masking warnings). Success is judged on the
-    /// deployed (ONNX Runtime) model; gradients come from the TorchSharp model.
+    /// report (attacks × ε, worst case, error amplification, spectral norms, masking warnings) of the deployed model:
+    /// every verdict comes from the stage's ONNX Runtime session, every gradient from the export's differentiable twin
+    /// (<see cref="DeployedModel"/>), never from the float training model. The stage holds its export's bytes, so a fitted
+    /// stage and the same stage reloaded from its zip give identical numbers.
     /// </summary>
     public static RobustnessMetrics EvaluateRobustness(this MulticlassClassificationCatalog catalog, ITransformer model, IDataView data,
         RobustnessOptions? options = null, string labelColumnName = "Label", IProgress<EvaluationProgress>? progress = null,
@@ -24,7 +26,8 @@ public static class RobustnessCatalog
         using var dataset = DataViewReader.Read(ml, input, stage.Columns.Features, labelColumnName, spec.Channels, spec.Height, spec.Width, stage.Labels, "evaluation data");
         options ??= new RobustnessOptions();
         var evaluator = new RobustnessEvaluator(options with { ModelDescription = options.ModelDescription ?? RobustnessEvaluator.Describe(spec) });
-        var report = evaluator.Evaluate(stage.Model, new DeployedClassifier(stage), dataset, progress, cancellationToken);
+        using var deployed = DeployedModel.FromStage(stage);
+        var report = evaluator.Evaluate(deployed, dataset, progress, cancellationToken);
         return new RobustnessMetrics(clean, report);
     }
 

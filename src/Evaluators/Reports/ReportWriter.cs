@@ -34,6 +34,7 @@ public static class ReportWriter
         var epsilons = report.Attacks.Select(a => a.Epsilon).Distinct().OrderBy(e => e).ToList();
         var sb = new StringBuilder();
         sb.AppendLine(c, $"### {report.Model}").AppendLine();
+        if (report.Artifact.Length > 0) sb.AppendLine(c, $"Artifact: **{report.Artifact}**.").AppendLine();
         sb.AppendLine(c, $"{report.N} images, clean accuracy **{report.CleanAccuracy:P2}**, seed {report.Seed}; {report.ThreatModel}.").AppendLine();
         sb.Append("| attack |").AppendJoin("", epsilons.Select(e => string.Create(c, $" ε = {e:0.####} |"))).AppendLine();
         sb.Append("|---|").AppendJoin("", epsilons.Select(_ => "---|")).AppendLine();
@@ -44,9 +45,19 @@ public static class ReportWriter
             foreach (var e in epsilons) sb.Append(c, $" {Format(report.RobustAccuracy(name, e))} |");
             sb.AppendLine();
         }
-        sb.Append("| **worst case** |");
-        foreach (var e in epsilons) sb.Append(c, $" **{Format(report.WorstCaseAccuracy(e))}** |");
+        // The minimum row is a worst case only at the ε where the suite has a score-based attack; name it per ε when mixed.
+        var bounds = epsilons.Select(e => report.WorstCaseBound(e) ?? RobustBound.UpperBound).Distinct().ToList();
+        string minimum = bounds.Count == 1 ? WorstCaseResult.LabelOf(bounds[0]) : "minimum over attacks";
+        sb.Append(c, $"| **{minimum}** |");
+        foreach (var e in epsilons)
+        {
+            string mark = bounds.Count > 1 && report.WorstCaseBound(e) is RobustBound b ? $" ({WorstCaseResult.LabelOf(b)})" : "";
+            sb.Append(c, $" **{Format(report.WorstCaseAccuracy(e))}**{mark} |");
+        }
         sb.AppendLine().AppendLine();
+        if (bounds.Contains(RobustBound.UpperBound))
+            sb.AppendLine("Upper bound: the suite has no score-based attack (Square), so masked gradients could hide adversarial examples; " +
+                          "the model may be less robust than this.").AppendLine();
         if (report.Attacks.Any(a => a.Cumulative))
             sb.AppendLine("Cascade (AutoAttack's order): each attack ran only on the images every earlier attack at that ε failed on; " +
                           "a cumulative row counts images robust to it and to every attack above it.").AppendLine();
@@ -58,8 +69,12 @@ public static class ReportWriter
         }
         if (report.SpectralNorms.Count > 0)
         {
-            sb.AppendLine("Spectral norms: " + string.Join(" · ", report.SpectralNorms.Select(s => string.Create(c, $"{s.Layer} {s.SpectralNorm:0.##}"))) +
-                          string.Create(c, $" (product {report.SpectralNormProduct:0.##})")).AppendLine();
+            sb.AppendLine("Operator norms (power iteration through conv2d/conv_transpose2d on each layer's input): " +
+                          string.Join(" · ", report.SpectralNorms.Select(s => string.Create(c, $"{s.Layer} {s.SpectralNorm:0.##}"))) +
+                          string.Create(c, $" (product {report.SpectralNormProduct:0.##}, an upper bound of the conv/linear part's Lipschitz constant)")).AppendLine();
+            if (report.SpectralNorms.Any(s => s.ReshapedKernelNorm is not null))
+                sb.AppendLine("Reshaped-kernel norms (what the regulariser constrains; not a bound for convolutions): " +
+                              string.Join(" · ", report.SpectralNorms.Select(s => string.Create(c, $"{s.Layer} {s.ReshapedKernelNorm:0.##}")))).AppendLine();
         }
         sb.AppendLine(report.Warnings.Count == 0 ? "Gradient-masking checks: none fired." : "Warnings:");
         foreach (var w in report.Warnings) sb.AppendLine("- " + w);

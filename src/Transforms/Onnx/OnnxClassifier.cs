@@ -102,6 +102,13 @@ public sealed class OnnxClassifier : IScoreModel, IDisposable
     /// <summary>Number of classes.</summary>
     public int NumClasses { get; }
 
+    /// <summary>
+    /// True when every <see cref="OnnxPrediction.Logits"/> is filled: the model has a <c>logits</c> output besides its
+    /// scores (DqMlNet exports do), or its scores are logits. Attacks need logits: margins recovered from probabilities
+    /// as log(p) vanish once p underflows (a margin above ~87 in float32).
+    /// </summary>
+    public bool ProvidesLogits => hasLogits || softmax;
+
     /// <summary>Input dimensions [N, C, H, W] as declared by the model (−1 where dynamic).</summary>
     public IReadOnlyList<long> InputDimensions => inputDims;
 

@@ -160,22 +160,18 @@ namespace DqMlNet.Samples.Quickstart
         private FittedPipeline TrainModel(MLContext ml, ModelRun run, IDataView train, CancellationToken cancellationToken)
         {
             var classes = ml.Data.LoadFromEnumerable(FashionMnist.ClassNames.Select(name => new ClassName { Label = name }));
-            var estimator = ml.Transforms.Conversion.MapValueToKey("Label", keyData: classes)
-                .Append(ml.DefensiveQuantize(new DefensiveQuantizationEstimator.Options
-                {
-                    Mode = run.Spec.Mode, ActivationBits = run.Spec.ActivationBits, Beta = run.Beta, MaxEpoch = options.Epochs, BatchSize = 128,
-                    LearningRate = options.LearningRate, Seed = options.Seed, Threads = options.Threads,
-                    ImageChannels = run.Spec.Channels, ImageHeight = run.Spec.Height, ImageWidth = run.Spec.Width,
-                    Mean = run.Spec.Mean, Std = run.Spec.Std,
-                }));
             var clock = Stopwatch.StartNew();
             var fitted = ui.Stage($"{run.Label} train", update =>
-            {
-                // The estimator reports through its options; cancellation is checked between progress reports.
-                var stage = (DefensiveQuantizationEstimator)estimator.LastEstimator;
-                stage.TrainerOptions.Progress = new TrainingReporter(update, cancellationToken);
-                return estimator.Fit(train);
-            });
+                ml.Transforms.Conversion.MapValueToKey("Label", keyData: classes)
+                    .Append(ml.DefensiveQuantize(new DefensiveQuantizationEstimator.Options
+                    {
+                        Mode = run.Spec.Mode, ActivationBits = run.Spec.ActivationBits, Beta = run.Beta > 0 ? run.Beta : null,
+                        MaxEpoch = options.Epochs, BatchSize = 128, LearningRate = options.LearningRate, Seed = options.Seed,
+                        Threads = options.Threads, ImageChannels = run.Spec.Channels, ImageHeight = run.Spec.Height,
+                        ImageWidth = run.Spec.Width, Mean = run.Spec.Mean, Std = run.Spec.Std,
+                        Progress = new TrainingReporter(update), CancellationToken = cancellationToken,
+                    }))
+                    .Fit(train));
             run.TrainTime = clock.Elapsed;
             return new FittedPipeline(fitted);
         }
@@ -302,11 +298,10 @@ namespace DqMlNet.Samples.Quickstart
     }
 
     /// <summary>Forwards trainer progress to a stage.</summary>
-    internal sealed class TrainingReporter(StageUpdate update, CancellationToken cancellationToken = default) : IProgress<TrainingProgress>
+    internal sealed class TrainingReporter(StageUpdate update) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress p)
         {
-            cancellationToken.ThrowIfCancellationRequested();
             double fraction = (p.Epoch - 1 + (double)p.Batch / p.Batches) / p.Epochs;
             update(fraction, $"epoch {p.Epoch}/{p.Epochs}, CE {p.CrossEntropy:F3}, reg {p.Regularizer:F4}, train acc {p.TrainAccuracy:P1}, " +
                              $"{p.ImagesPerSecond:F0} img/s", p.IsEpochEnd);

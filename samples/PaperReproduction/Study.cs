@@ -175,7 +175,7 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
 
     /// <summary>Every attack at the key ε, so the per-image worst case of this report covers all of them.</summary>
     private IReadOnlyList<AttackEntry> StrongAttacks(bool quantized, DqModel substitute) =>
-        QuickAttacks().Concat(AttackSuites.Standard(quantized, config.PgdSteps, config.SquareQueries)).Append(TransferEntry(substitute)).ToList();
+        QuickAttacks().Concat(AttackSuites.Light(quantized, config.PgdSteps, config.SquareQueries)).Append(TransferEntry(substitute)).ToList();
 
     private void Log(string message) => log.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {message}");
 }

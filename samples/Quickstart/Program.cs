@@ -203,7 +203,7 @@ namespace DqMlNet.Samples.Quickstart
         {
             var quick = AttackSuites.Quick(options.PgdSteps);
             // Cheap attacks first: in the cascade every image they break is one the expensive APGD runs need not attack.
-            var standard = AttackSuites.Standard(model.Spec.IsQuantized, options.PgdSteps, options.SquareQueries);
+            var standard = AttackSuites.Light(model.Spec.IsQuantized, options.PgdSteps, options.SquareQueries);
             var suite = quick.Concat(standard.OrderBy(a => a.SmoothProxy ? 0 : a.Name == "Square" ? 1 : 2)).ToList();
             var allEpsilons = options.Epsilons.Union(options.SuiteEpsilons).OrderBy(e => e).ToList();
             string description = RobustnessEvaluator.Describe(model.Spec) + (run.Beta > 0 ? $", β = {run.Beta}" : "");

@@ -15,7 +15,7 @@ public sealed class AttackModels : IDisposable
         Train = TestData.Load(DatasetSplit.Train);
         Test = TestData.Load(DatasetSplit.Test);
         DqModel Fit(TrainingMode mode, int bits, int seed) =>
-            new DqTrainer(TestData.SmallCnn(mode, bits), new DqTrainerOptions { Epochs = 2, BatchSize = 64, Seed = seed, Threads = TestData.Threads })
+            new DqTrainer(TestData.SmallCnn(mode, bits), new DqTrainerOptions { Epochs = 1, BatchSize = 64, Seed = seed, Threads = TestData.Threads })
                 .Fit(Train).Model;
         FpA = Fit(TrainingMode.FullPrecision, 4, 101);
         FpB = Fit(TrainingMode.FullPrecision, 4, 202);

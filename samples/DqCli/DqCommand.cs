@@ -127,8 +127,8 @@ internal static class DqCommand
     {
         return new Option<string[]?>("--attacks")
         {
-            Description = "Attacks, comma-separated: FGSM, R+FGSM, BIM, PGD, PGD-L2, PGD-proxy, APGD-CE, APGD-T, Square, Noise. " +
-                          "Default: FGSM,PGD for a model zip; Square,Noise for an ONNX file (a black box).",
+            Description = "Attacks, comma-separated: FGSM, R+FGSM, BIM, PGD, PGD-L2, PGD-proxy, MI-FGSM, APGD-CE, APGD-T, FAB-T, Square, Noise. " +
+                          "Default: the light suite (APGD-CE, APGD-T, Square, PGD-proxy) for a model zip; Square,Noise for an ONNX file (a black box).",
             AllowMultipleArgumentsPerToken = true,
             CustomParser = result =>
             {

@@ -24,7 +24,7 @@ internal static class EvaluateCommand
         var eps = DqCommand.EpsilonsOption();
         var limit = DqCommand.PositiveInt("--limit", "Test images to attack.", 500);
         var steps = DqCommand.PositiveInt("--steps", "Iterations of iterative attacks (PGD, BIM, APGD).", 20);
-        var queries = DqCommand.PositiveInt("--square-queries", "Query budget of the Square attack.", 300);
+        var queries = DqCommand.PositiveInt("--square-queries", "Query budget of the Square attack.", 1000);
         var seed = new Option<long>("--seed") { Description = "Attack seed.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Report JSON to write (a .md is written next to it). Default: <model>.robustness.json." };
         var force = DqCommand.ForceOption();
@@ -36,13 +36,14 @@ internal static class EvaluateCommand
         {
             var file = parse.GetValue(model)!;
             bool onnx = CliData.IsOnnx(file);
-            var names = parse.GetValue(attacks) is { Length: > 0 } given ? given : onnx ? new[] { "Square", "Noise" } : new[] { "FGSM", "PGD" };
-            if (onnx && names.FirstOrDefault(n => !BlackBoxAttacks.Contains(n.ToUpperInvariant())) is string white)
+            // Default: the light suite (APGD-CE, APGD-T, Square, smooth-proxy PGD), the same as RobustnessOptions'.
+            var names = parse.GetValue(attacks) is { Length: > 0 } given ? given : onnx ? new[] { "Square", "Noise" } : null;
+            if (onnx && names!.FirstOrDefault(n => !BlackBoxAttacks.Contains(n.ToUpperInvariant())) is string white)
                 throw new ArgumentException($"'{white}' needs gradients, but an ONNX file is evaluated as a black box: use --attacks Square,Noise.");
-            int s = parse.GetValue(steps) ?? 20, q = parse.GetValue(queries) ?? 300;
+            int s = parse.GetValue(steps) ?? 20, q = parse.GetValue(queries) ?? 1000;
             var options = new RobustnessOptions
             {
-                Attacks = names.Select(n => AttackEntry.Named(n, s, q)).ToArray(),
+                Attacks = names is null ? AttackSuites.Light(quantized: true, s, q) : names.Select(n => AttackEntry.Named(n, s, q)).ToArray(),
                 Epsilons = parse.GetValue(eps)!,
                 Limit = parse.GetValue(limit),
                 Seed = parse.GetValue(seed),

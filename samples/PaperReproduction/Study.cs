@@ -111,12 +111,12 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
             bool q = model.Spec.IsQuantized;
             var suites = new List<(string Name, IReadOnlyList<AttackEntry> Attacks)>
             {
-                ($"light (Square {config.SquareQueries})", AttackSuites.Standard(q, config.PgdSteps, config.SquareQueries)), // MERGE(attacks): AttackSuites.Light
-                ("AutoAttack", AttackSuites.Standard(q, config.PgdSteps, 5000)), // MERGE(attacks): AttackSuites.AutoAttack(q, …)
+                ($"light (Square {config.SquareQueries})", AttackSuites.Light(q, config.PgdSteps, config.SquareQueries)),
+                ("AutoAttack", AttackSuites.AutoAttack(q, proxySteps: config.PgdSteps)),
             };
             if (id == RunIds.Vq(2))
                 foreach (int queries in new[] { 300, 1000, 5000 })
-                    suites.Add(($"light, Square {queries}", AttackSuites.Standard(q, config.PgdSteps, queries))); // MERGE(attacks): AttackSuites.Light
+                    suites.Add(($"light, Square {queries}", AttackSuites.Light(q, config.PgdSteps, queries)));
             foreach (var (name, attacks) in suites)
             {
                 var report = Measure($"{id}.compare.{new string(name.Where(char.IsLetterOrDigit).ToArray())}",
@@ -257,7 +257,7 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
     /// </summary>
     private IReadOnlyList<AttackEntry> StrongAttacks(bool quantized, IReadOnlyList<(DqModel Model, string Family)> substitutes)
     {
-        var suite = AttackSuites.Standard(quantized, config.PgdSteps, config.SquareQueries); // MERGE(attacks): AttackSuites.AutoAttack(quantized, …)
+        var suite = AttackSuites.AutoAttack(quantized, proxySteps: config.PgdSteps);
         return QuickAttacks().Concat(TransferEntries(substitutes)).Concat(suite).ToList();
     }
 

@@ -207,7 +207,7 @@ namespace DqMlNet.Samples.Quickstart
         /// </summary>
         private IReadOnlyList<AttackEntry> Suite(bool quantized)
         {
-            var light = AttackSuites.Standard(quantized, options.PgdSteps, options.SquareQueries); // MERGE(attacks): AttackSuites.Light
+            var light = AttackSuites.Light(quantized, options.PgdSteps, options.SquareQueries);
             return AttackSuites.Quick(options.PgdSteps).Concat(light.OrderBy(a => a.SmoothProxy ? 0 : a.Name == "Square" ? 1 : 2)).ToList();
         }
 

@@ -30,7 +30,7 @@ internal sealed record QuickstartOptions
           --test-limit N        use only the first N test images for clean accuracy (default: all 10,000)
           --eval-limit N        attack only the first N test images (default 500)
           --epsilons LIST       ε grid of FGSM and PGD, comma-separated (default 0.02,0.05,0.1,0.15,0.2)
-          --suite-epsilons LIST ε of the standard suite (APGD-CE, APGD-T, Square, smooth-proxy PGD) and of the
+          --suite-epsilons LIST ε of the light suite (APGD-CE, APGD-T, Square, smooth-proxy PGD) and of the
                                 worst case over all attacks (default 0.05,0.1)
           --pgd-steps N         PGD steps (default 20; APGD runs 5×N)
           --square-queries N    Square attack query budget per image (default 1000)

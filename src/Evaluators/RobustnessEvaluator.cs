@@ -232,9 +232,8 @@ public sealed class RobustnessEvaluator
             var xb = x.narrow(0, start, count);
             var yb = y.narrow(0, start, count);
             long[] globalRows = rows.AsSpan(start, count).ToArray(); // the images' indices in the evaluated set
-            // MERGE(attacks): pass globalRows to Perturb once it takes the images' global row indices, so random choices
-            // follow the image, not its batch (a cascade then draws the same randomness as the full run).
-            var output = attack.Perturb(attacked, xb, yb, null, batch);
+            // Random choices follow the image, not its batch: a cascade or a shard draws the same randomness as the full run.
+            var output = attack.Perturb(attacked, xb, yb, null, batch, globalRows);
             var adversarial = output.Adversarial.cpu();
             Verify(attack, adversarial, xb);
             var norms = ThreatModel.PerturbationNorm(adversarial, xb, attack.Norm).data<double>().ToArray();

@@ -3,8 +3,12 @@ namespace DqMlNet.Evaluators;
 /// <summary>What <see cref="RobustnessEvaluator"/> runs.</summary>
 public sealed record RobustnessOptions
 {
-    /// <summary>Attacks to run at every ε.</summary>
-    public IReadOnlyList<AttackEntry> Attacks { get; init; } = AttackSuites.Quick();
+    /// <summary>
+    /// Attacks to run at every ε. Default: <see cref="AttackSuites.Light"/> with smooth-proxy PGD (APGD-CE, APGD-T,
+    /// Square with 1,000 queries, PGD-proxy), which includes a score-based attack; <see cref="AttackSuites.AutoAttack"/>
+    /// is the full-strength suite.
+    /// </summary>
+    public IReadOnlyList<AttackEntry> Attacks { get; init; } = AttackSuites.Light(quantized: true);
 
     /// <summary>Budgets ε in [0, 1] pixel units (L∞ unless the attack is L2).</summary>
     public IReadOnlyList<double> Epsilons { get; init; } = new[] { 0.05, 0.1 };
@@ -47,7 +51,7 @@ public sealed record RobustnessOptions
     /// <summary>Throws for invalid settings.</summary>
     public void Validate()
     {
-        if (Attacks.Count == 0) throw new ArgumentException("RobustnessOptions.Attacks is empty: add at least one attack (e.g. AttackSuites.Quick()).");
+        if (Attacks.Count == 0) throw new ArgumentException("RobustnessOptions.Attacks is empty: add at least one attack (e.g. AttackSuites.Light(quantized: true)).");
         if (Epsilons.Count == 0 || Epsilons.Any(e => !(e >= 0) || double.IsInfinity(e)))
             throw new ArgumentException("RobustnessOptions.Epsilons needs at least one finite ε ≥ 0 (pixel units, e.g. 8/255).");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");

@@ -8,7 +8,9 @@ namespace DqMlNet.Attacks;
 /// when its loss stops improving at checkpoints (spaced 22 %, then shrinking by 3 % down to 6 % of the iterations),
 /// restarting from its best point. Untargeted with cross-entropy (APGD-CE) or DLR; with
 /// <see cref="TargetClasses"/> &gt; 0 it is APGD-T: the targeted DLR loss towards each of the top-k other classes in
-/// turn, success still meaning misclassification.
+/// turn, success still meaning misclassification. With <see cref="EarlyStop"/> off every example runs every iteration
+/// of every restart and target, and keeps its maximal-loss iterate (for APGD-T: the one with the largest
+/// max_{j≠y} z_j − z_y over the targets).
 /// </summary>
 public sealed class Apgd : Attack
 {
@@ -38,20 +40,27 @@ public sealed class Apgd : Attack
     /// <summary>Random restarts per target.</summary>
     public int Restarts { get; }
 
+    /// <summary>
+    /// Stop attacking an example once it is fooled (default, for evaluation). Off: every example runs every iteration of
+    /// every restart (and target) and keeps its maximal-loss iterate on the attacked model.
+    /// </summary>
+    public bool EarlyStop { get; init; } = true;
+
     /// <inheritdoc />
     public override string Describe() =>
         $"{Name} ({Norm}, ε = {Epsilon:0.####}, {Steps} steps, {Loss} loss, {Restarts} restart(s)" +
-        (TargetClasses > 0 ? $", {TargetClasses} target classes)" : ")");
+        (TargetClasses > 0 ? $", {TargetClasses} target classes" : "") + (EarlyStop ? ")" : ", all steps, max-loss iterate)");
 
     /// <inheritdoc />
-    protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, Generator generator)
+    protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, AttackContext context)
     {
         Tensor cleanLogits;
         using (no_grad()) cleanLogits = model.Logits(x);
+        bool earlyStop = EarlyStop && !context.FullSteps;
         if (TargetClasses == 0 || target is not null)
         {
-            using var tracker = new WorstCaseTracker(x, cleanLogits, y, target, Loss);
-            for (int r = 0; r < Restarts && !tracker.AllFooled; r++) RunOnce(model, x, y, target, tracker, generator);
+            using var tracker = new WorstCaseTracker(x, cleanLogits, y, target, Loss, earlyStop: earlyStop);
+            for (int r = 0; r < Restarts && !tracker.Done; r++) RunOnce(model, x, y, target, tracker, context.Random, RowRandom.Stream(RandomPurpose.Start, r));
             return new AttackOutput(tracker.Best.clone());
         }
 
@@ -59,22 +68,38 @@ public sealed class Apgd : Attack
         var ranked = cleanLogits.argsort(1, descending: true);
         var best = x.clone();
         var fooled = AttackLoss.Fooled(cleanLogits, y, null);
+        var bestMargin = full(new[] { x.shape[0] }, float.NegativeInfinity, device: x.device);
         int k = Math.Min(TargetClasses, model.NumClasses - 1);
-        for (int t = 1; t <= k && !fooled.all().item<bool>(); t++)
+        for (int t = 1; t <= k && !(earlyStop && fooled.all().item<bool>()); t++)
         {
             using var scope = NewDisposeScope();
             var targets = ranked.select(1, t);
             // Where the clean prediction is already wrong, class t of the ranking may be y itself; it does not matter: those are fooled.
-            using var tracker = new WorstCaseTracker(x, cleanLogits, y, targets, LossKind.Dlr, untargetedSuccess: true);
-            for (int r = 0; r < Restarts && !tracker.AllFooled; r++) RunOnce(model, x, y, targets, tracker, generator);
-            var newlyFooled = tracker.Fooled.logical_and(fooled.logical_not());
-            best = torch.where(newlyFooled.reshape(-1, 1, 1, 1), tracker.Best, best).MoveToOuterDisposeScope();
+            using var tracker = new WorstCaseTracker(x, cleanLogits, y, targets, LossKind.Dlr, untargetedSuccess: true, earlyStop: earlyStop);
+            if (earlyStop) tracker.MarkFooled(fooled); // examples an earlier target fooled are done
+            for (int r = 0; r < Restarts && !tracker.Done; r++)
+                RunOnce(model, x, y, targets, tracker, context.Random, RowRandom.Stream(RandomPurpose.Start, t * 1000L + r));
+            if (earlyStop)
+            {
+                var newlyFooled = tracker.Fooled.logical_and(fooled.logical_not());
+                best = torch.where(newlyFooled.reshape(-1, 1, 1, 1), tracker.Best, best).MoveToOuterDisposeScope();
+            }
+            else
+            {
+                // Targeted losses of different targets are not comparable: keep the target whose best iterate has the
+                // largest untargeted margin on the attacked model.
+                Tensor margin;
+                using (no_grad()) margin = AttackLoss.Margin(model.Logits(tracker.Best), y);
+                var better = margin.gt(bestMargin);
+                best = torch.where(better.reshape(-1, 1, 1, 1), tracker.Best, best).MoveToOuterDisposeScope();
+                bestMargin = torch.where(better, margin, bestMargin).MoveToOuterDisposeScope();
+            }
             fooled = fooled.logical_or(tracker.Fooled).MoveToOuterDisposeScope();
         }
         return new AttackOutput(best);
     }
 
-    private void RunOnce(IClassifier model, Tensor xAll, Tensor yAll, Tensor? targetAll, WorstCaseTracker tracker, Generator generator)
+    private void RunOnce(IClassifier model, Tensor xAll, Tensor yAll, Tensor? targetAll, WorstCaseTracker tracker, RowRandom random, long stream)
     {
         using var outer = NewDisposeScope();
         var index = tracker.ActiveIndices();
@@ -88,7 +113,7 @@ public sealed class Apgd : Attack
         int minCheckpoint = Math.Max((int)Math.Ceiling(0.06 * Steps), 1);
         int decrement = Math.Max((int)Math.Ceiling(0.03 * Steps), 1);
 
-        var adv = ThreatModel.RandomStart(x, Epsilon, Norm, generator);
+        var adv = ThreatModel.RandomStart(x, Epsilon, Norm, random.Subset(index), stream);
         var (grad, loss, logits) = LossGradient(model, adv, y, target, Loss);
         Score(model, tracker, adv, logits, index);
         var bestLoss = loss.clone();

@@ -33,7 +33,10 @@ public abstract class Attack
     /// <summary>Perturbation norm.</summary>
     public AttackNorm Norm { get; }
 
-    /// <summary>Seed of the attack's randomness (random starts, Square's search); batches draw from (seed, batch index).</summary>
+    /// <summary>
+    /// Seed of the attack's randomness (random starts, restarts, Square's search). Every random value an example gets is
+    /// a function of (seed, attack name, the example's global index, restart/iteration) only: see <see cref="RowRandom"/>.
+    /// </summary>
     public long Seed { get; set; }
 
     /// <summary>Whether the attack needs input gradients (false for score-based black-box attacks).</summary>
@@ -46,8 +49,37 @@ public abstract class Attack
     public Tensor Generate(IClassifier model, Tensor images, Tensor labels, Tensor? targets = null) =>
         Perturb(model, images, labels, targets).Adversarial;
 
-    /// <summary>Adversarial examples and query counts for batch number <paramref name="batchIndex"/>.</summary>
-    public AttackOutput Perturb(IClassifier model, Tensor images, Tensor labels, Tensor? targets = null, int batchIndex = 0)
+    /// <summary>Adversarial examples and query counts for a batch.</summary>
+    /// <param name="model">The attacked classifier.</param>
+    /// <param name="images">Clean images [N, C, H, W] in [0, 1].</param>
+    /// <param name="labels">True labels [N].</param>
+    /// <param name="targets">Target labels [N] for a targeted attack, or null.</param>
+    /// <param name="batchIndex">
+    /// Number of the batch; used only when <paramref name="globalIndices"/> is null, to key the randomness by
+    /// (batch, position in the batch) as before.
+    /// </param>
+    /// <param name="globalIndices">
+    /// The global index of each row in the evaluated set (length N, distinct). Pass it whenever the batch is part of a
+    /// larger set: each row's random choices then depend only on (seed, attack name, global index, restart/iteration),
+    /// so any partition of the rows — batches, cascade survivors, shards — gives bit-identical per-image results.
+    /// </param>
+    public AttackOutput Perturb(IClassifier model, Tensor images, Tensor labels, Tensor? targets = null, int batchIndex = 0,
+        long[]? globalIndices = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(images);
+        if (globalIndices is not null && globalIndices.Length != images.shape[0])
+            throw new ArgumentException(
+                $"globalIndices has {globalIndices.Length} entries but the batch has {images.shape[0]} images: pass one global index per row.",
+                nameof(globalIndices));
+        var random = globalIndices is null
+            ? new RowRandom(DqMlNet.Training.SeedMixer.Mix(Seed, Name.GetStableHashCode(), batchIndex), Enumerable.Range(0, (int)images.shape[0]).Select(i => (long)i).ToArray())
+            : new RowRandom(DqMlNet.Training.SeedMixer.Mix(Seed, Name.GetStableHashCode()), (long[])globalIndices.Clone());
+        return PerturbWith(model, images, labels, targets, new AttackContext(random, FullSteps: false));
+    }
+
+    /// <summary>Runs the attack with explicit randomness and step policy (transfer crafting forces full steps).</summary>
+    internal AttackOutput PerturbWith(IClassifier model, Tensor images, Tensor labels, Tensor? targets, AttackContext context)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (NeedsGradients && !model.HasGradients)
@@ -64,14 +96,14 @@ public abstract class Attack
         var y = labels.detach().to(model.Device).to_type(ScalarType.Int64);
         var t = targets?.detach().to(model.Device).to_type(ScalarType.Int64);
         if (Epsilon == 0) return new AttackOutput(x.clone().MoveToOuterDisposeScope());
-        var output = Run(model, x, y, t, NewGenerator(batchIndex));
+        var output = Run(model, x, y, t, context);
         // Enforce the threat model whatever the subclass did (a cheap, idempotent projection).
         var adversarial = ThreatModel.Project(output.Adversarial.detach(), x, Epsilon, Norm);
         return output with { Adversarial = adversarial.MoveToOuterDisposeScope() };
     }
 
     /// <summary>The attack itself on tensors already on the model's device.</summary>
-    protected abstract AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, Generator generator);
+    protected abstract AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, AttackContext context);
 
     /// <summary>Per-example loss and its input gradient through the classifier's surrogate, plus the surrogate logits.</summary>
     protected static (Tensor Gradient, Tensor Loss, Tensor Logits) LossGradient(IClassifier model, Tensor x, Tensor y, Tensor? target, LossKind kind)
@@ -85,9 +117,15 @@ public abstract class Attack
         return (gradient.detach().MoveToOuterDisposeScope(), loss.detach().MoveToOuterDisposeScope(), logits.detach().MoveToOuterDisposeScope());
     }
 
-    private Generator NewGenerator(int batchIndex) =>
-        new((ulong)DqMlNet.Training.SeedMixer.Mix(Seed, batchIndex, Name.GetStableHashCode()));
 }
+
+/// <summary>What one run of an attack draws its randomness from, and whether it must run every step.</summary>
+/// <param name="Random">Per-example randomness keyed by global image index.</param>
+/// <param name="FullSteps">
+/// Forces early stop off whatever the attack's own setting (transfer crafting: an example that barely fools the
+/// substitute rarely fools the target, so every step runs and the maximal-loss iterate is kept).
+/// </param>
+public sealed record AttackContext(RowRandom Random, bool FullSteps);
 
 internal static class StableHash
 {

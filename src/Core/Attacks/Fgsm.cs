@@ -9,7 +9,7 @@ public sealed class Fgsm(double epsilon, LossKind loss = LossKind.CrossEntropy) 
     public LossKind Loss { get; } = loss;
 
     /// <inheritdoc />
-    protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, Generator generator)
+    protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, AttackContext context)
     {
         var (gradient, _, _) = LossGradient(model, x, y, target, Loss);
         return new AttackOutput(x.add(gradient.sign().mul(Epsilon)));

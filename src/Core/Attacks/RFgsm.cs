@@ -14,9 +14,9 @@ public sealed class RFgsm(double epsilon, double? alpha = null, LossKind loss = 
     public LossKind Loss { get; } = loss;
 
     /// <inheritdoc />
-    protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, Generator generator)
+    protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, AttackContext context)
     {
-        var noise = randn(x.shape, generator: generator).sign().to(x.device);
+        var noise = context.Random.Signs(RowRandom.Stream(RandomPurpose.Noise, 0), x.shape.Skip(1).ToArray(), x.device);
         var start = x.add(noise.mul(Alpha)).clamp(0f, 1f);
         var (gradient, _, _) = LossGradient(model, start, y, target, Loss);
         return new AttackOutput(start.add(gradient.sign().mul(Epsilon - Alpha)));

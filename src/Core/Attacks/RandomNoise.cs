@@ -12,9 +12,9 @@ public sealed class RandomNoise(double epsilon) : Attack("Noise", epsilon, Attac
     public override bool NeedsGradients => false;
 
     /// <inheritdoc />
-    protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, Generator generator)
+    protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, AttackContext context)
     {
-        var sign = rand(x.shape, generator: generator).gt(0.5).to_type(x.dtype).mul(2).sub(1).to(x.device);
+        var sign = context.Random.Signs(RowRandom.Stream(RandomPurpose.Noise, 0), x.shape.Skip(1).ToArray(), x.device).to_type(x.dtype);
         return new AttackOutput(x.add(sign.mul(Epsilon)), Enumerable.Repeat(1L, (int)x.shape[0]).ToArray());
     }
 }

@@ -54,6 +54,29 @@ public static class ThreatModel
         return Project(clean.add(delta.to(clean.device)), clean, epsilon, norm).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// A uniformly random point of the ε-ball drawn per example from <paramref name="random"/>'s stream
+    /// <paramref name="stream"/>: example i's start depends only on its own key, not on the batch it is in.
+    /// </summary>
+    public static Tensor RandomStart(Tensor clean, double epsilon, AttackNorm norm, RowRandom random, long stream)
+    {
+        using var scope = NewDisposeScope();
+        var shape = clean.shape.Skip(1).ToArray();
+        Tensor delta;
+        if (norm == AttackNorm.LInf)
+        {
+            delta = random.Uniform(stream, shape, clean.device).mul(2).sub(1).mul(epsilon);
+        }
+        else
+        {
+            var direction = random.Normal(stream, shape, clean.device);
+            var norms = direction.flatten(1).norm(1, keepdim: true).clamp_min(1e-12).reshape(-1, 1, 1, 1);
+            var radius = random.Uniform(stream ^ 0x7f4a7c15L, new[] { 1L, 1L, 1L }, clean.device).mul(epsilon);
+            delta = direction.div(norms).mul(radius);
+        }
+        return Project(clean.add(delta), clean, epsilon, norm).MoveToOuterDisposeScope();
+    }
+
     /// <summary>A step of size <paramref name="stepSize"/> along the gradient's steepest-ascent direction for the norm.</summary>
     public static Tensor Step(Tensor gradient, double stepSize, AttackNorm norm)
     {

@@ -4,30 +4,50 @@ namespace DqMlNet.Attacks;
 
 /// <summary>
 /// Black-box transfer: crafts adversarial examples with <see cref="Inner"/> on a differentiable
-/// <see cref="Substitute"/> model and hands them to the target, which is only queried for its predictions.
+/// <see cref="Substitute"/> (one model, or an <see cref="EnsembleClassifier"/> of several) and hands them to the target,
+/// which is only queried for its predictions. Crafting always runs every step of the inner attack and keeps each
+/// example's maximal-loss iterate on the substitute, whatever the inner attack's <c>EarlyStop</c>: an example that
+/// barely fools the substitute rarely fools another model. For stronger transfer use <see cref="MiFgsm"/> (momentum)
+/// as the inner attack and several substitutes.
 /// </summary>
-public sealed class TransferAttack(Attack inner, IClassifier substitute, string? substituteName = null)
-    : Attack($"Transfer({inner.Name})", inner.Epsilon, inner.Norm)
+public sealed class TransferAttack : Attack
 {
-    /// <summary>The attack run on the substitute.</summary>
-    public Attack Inner { get; } = inner;
+    /// <summary>Transfer from one substitute.</summary>
+    public TransferAttack(Attack inner, IClassifier substitute, string? substituteName = null)
+        : base($"Transfer({(inner ?? throw new ArgumentNullException(nameof(inner))).Name})", inner.Epsilon, inner.Norm)
+    {
+        Inner = inner;
+        Substitute = substitute ?? throw new ArgumentNullException(nameof(substitute));
+        SubstituteName = substituteName ?? "substitute";
+    }
+
+    /// <summary>Transfer from an ensemble of substitutes whose logits are averaged (Liu et al. 2017; Dong et al. 2018).</summary>
+    public TransferAttack(Attack inner, IReadOnlyList<IClassifier> substitutes, string? substituteName = null)
+        : this(inner, new EnsembleClassifier(substitutes), substituteName ?? $"ensemble of {substitutes?.Count} substitutes")
+    {
+    }
+
+    /// <summary>The attack run on the substitute (always for all its steps).</summary>
+    public Attack Inner { get; }
 
     /// <summary>The model the examples are crafted on.</summary>
-    public IClassifier Substitute { get; } = substitute;
+    public IClassifier Substitute { get; }
 
     /// <summary>Name of the substitute, for reports.</summary>
-    public string SubstituteName { get; } = substituteName ?? "substitute";
+    public string SubstituteName { get; }
 
     /// <inheritdoc />
     public override bool NeedsGradients => false;
 
     /// <inheritdoc />
-    public override string Describe() => $"Transfer from {SubstituteName}: {Inner.Describe()}";
+    public override string Describe() => $"Transfer from {SubstituteName}: {Inner.Describe()}, crafted for all steps";
 
     /// <inheritdoc />
-    protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, Generator generator)
+    protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, AttackContext context)
     {
-        var crafted = Inner.Perturb(Substitute, x, y, target, (int)(generator.initial_seed() & 0x7fffffff)).Adversarial;
+        // The inner attack draws from its own name's stream, still keyed by each image's global index.
+        var random = new RowRandom(DqMlNet.Training.SeedMixer.Mix(context.Random.Key, Inner.Name.GetStableHashCode(), Inner.Seed), context.Random.RowKeys);
+        var crafted = Inner.PerturbWith(Substitute, x, y, target, new AttackContext(random, FullSteps: true)).Adversarial;
         return new AttackOutput(crafted.to(model.Device));
     }
 }

@@ -4,9 +4,11 @@ using static TorchSharp.torch;
 namespace DqMlNet.Attacks;
 
 /// <summary>
-/// Keeps, per example, the strongest adversarial candidate seen so far: a fooling one if any, else the one with the
-/// largest loss. Iterative attacks use it to keep the worst case over steps and restarts and to stop early on
-/// examples already fooled.
+/// Keeps, per example, the strongest adversarial candidate seen so far. With early stop (evaluation) that is a fooling
+/// one if any, else the one with the largest loss, and examples already fooled stop being attacked. Without early stop
+/// (transfer crafting, adversarial training) every example stays active for every step and the candidate kept is the
+/// one with the largest loss on the attacked model, fooling or not; the clean image is not a candidate, so every
+/// example ends perturbed.
 /// </summary>
 internal sealed class WorstCaseTracker : IDisposable
 {
@@ -16,15 +18,20 @@ internal sealed class WorstCaseTracker : IDisposable
     /// <param name="target">Target labels of the loss, or null.</param>
     /// <param name="kind">Loss kind.</param>
     /// <param name="untargetedSuccess">Judge success as misclassification even though the loss has targets (APGD-T).</param>
-    public WorstCaseTracker(Tensor clean, Tensor cleanLogits, Tensor y, Tensor? target, LossKind kind, bool untargetedSuccess = false)
+    /// <param name="earlyStop">Stop on fooled examples and prefer fooling candidates (true), or keep the maximal-loss iterate of every example (false).</param>
+    public WorstCaseTracker(Tensor clean, Tensor cleanLogits, Tensor y, Tensor? target, LossKind kind, bool untargetedSuccess = false,
+        bool earlyStop = true)
     {
+        EarlyStop = earlyStop;
         this.y = y;
         this.target = target;
         this.kind = kind;
         successTarget = untargetedSuccess ? null : target;
         // The tracker owns its tensors (detached from any dispose scope): iterative attacks open a scope per step.
         Best = clean.clone().DetachFromDisposeScope();
-        BestLoss = AttackLoss.PerExample(cleanLogits, y, target, kind).detach().DetachFromDisposeScope();
+        BestLoss = earlyStop
+            ? AttackLoss.PerExample(cleanLogits, y, target, kind).detach().DetachFromDisposeScope()
+            : full(new[] { clean.shape[0] }, float.NegativeInfinity, device: clean.device).DetachFromDisposeScope();
         Fooled = AttackLoss.Fooled(cleanLogits, y, successTarget).DetachFromDisposeScope();
     }
 
@@ -42,15 +49,30 @@ internal sealed class WorstCaseTracker : IDisposable
     /// <summary>Examples fooled by some candidate.</summary>
     public Tensor Fooled { get; private set; }
 
+    /// <summary>Whether fooled examples stop being attacked.</summary>
+    public bool EarlyStop { get; }
+
     /// <summary>Whether every example is fooled (nothing left to attack).</summary>
     public bool AllFooled => Fooled.all().item<bool>();
 
-    /// <summary>Indices of the examples not fooled yet.</summary>
+    /// <summary>Whether the attack may stop: with early stop, once every example is fooled; without, never.</summary>
+    public bool Done => EarlyStop && AllFooled;
+
+    /// <summary>Indices of the examples still attacked: the ones not fooled yet (early stop) or all.</summary>
     public Tensor ActiveIndices()
     {
+        if (!EarlyStop) return arange(Fooled.shape[0], dtype: ScalarType.Int64, device: Fooled.device);
         using var notFooled = Fooled.logical_not();
         using var nz = notFooled.nonzero();
         return nz.squeeze(1);
+    }
+
+    /// <summary>Marks examples as already fooled (by an earlier stage of the same attack) so early stop skips them.</summary>
+    public void MarkFooled(Tensor fooled)
+    {
+        var merged = Fooled.logical_or(fooled).DetachFromDisposeScope();
+        Fooled.Dispose();
+        Fooled = merged;
     }
 
     /// <summary>
@@ -70,7 +92,9 @@ internal sealed class WorstCaseTracker : IDisposable
         var best = index is null ? Best : Best.index_select(0, index);
         // Take the candidate where it fools a not-yet-fooled example, or raises the loss of a still-unfooled one.
         var notFooled = wasFooled.logical_not();
-        var take = fooled.logical_and(notFooled).logical_or(notFooled.logical_and(loss.gt(bestLoss)));
+        var take = EarlyStop
+            ? fooled.logical_and(notFooled).logical_or(notFooled.logical_and(loss.gt(bestLoss)))
+            : loss.gt(bestLoss).logical_or(bestLoss.isneginf()); // first iterate always replaces the clean image
         var newBest = torch.where(take.reshape(-1, 1, 1, 1), candidate, best);
         var newLoss = torch.where(take, loss, bestLoss);
         var newFooled = wasFooled.logical_or(fooled);
@@ -86,6 +110,7 @@ internal sealed class WorstCaseTracker : IDisposable
         Fooled = fooled.DetachFromDisposeScope();
     }
 
+    /// <summary>Releases the tracked tensors.</summary>
     public void Dispose()
     {
         Best.Dispose(); BestLoss.Dispose(); Fooled.Dispose();

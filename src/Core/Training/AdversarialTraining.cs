@@ -1,4 +1,6 @@
 using DqMlNet.Attacks;
+using DqMlNet.Models;
+using static TorchSharp.torch;
 
 namespace DqMlNet.Training;
 
@@ -11,14 +13,18 @@ public enum AdversarialMethod
     /// <summary>R+FGSM (Tramèr et al.): random step, then FGSM.</summary>
     RFgsm,
 
-    /// <summary>PGD with a random start (Madry et al.).</summary>
+    /// <summary>
+    /// PGD adversarial training (Madry et al.): every example perturbed from a uniformly random start of the ε-ball for
+    /// every step, whether or not the model already misclassifies it; the maximal-loss iterate is kept.
+    /// </summary>
     Pgd,
 }
 
 /// <summary>
-/// Adversarial training settings (combine with FP, VQ or DQ; claim C6). Each batch is attacked against the current
-/// model (eval mode, straight-through gradients) and the loss mixes clean and adversarial cross-entropy:
-/// (1 − r)·CE(x) + r·CE(x').
+/// Adversarial training settings (combine with FP, VQ or DQ). Each batch is attacked against the current model (eval
+/// mode, straight-through gradients) with early stop off — every example, including ones the model already gets wrong,
+/// is perturbed for every step — and the loss mixes clean and adversarial cross-entropy: (1 − r)·CE(x) + r·CE(x').
+/// The default is Madry PGD-AT: PGD from a random start, 7 steps of 2.5·ε/7.
 /// </summary>
 public sealed record AdversarialTraining
 {
@@ -45,14 +51,27 @@ public sealed record AdversarialTraining
         if (!(Ratio > 0 && Ratio <= 1)) throw new ArgumentOutOfRangeException(nameof(Ratio), Ratio, "The adversarial ratio must be in (0, 1].");
     }
 
+    /// <summary>
+    /// The adversarial copies of a training batch, crafted against <paramref name="model"/> (put in eval mode with frozen
+    /// parameters for the duration, then restored). Row i's random start depends only on (<paramref name="seed"/>, i).
+    /// </summary>
+    public Tensor Craft(DqModel model, Tensor images, Tensor labels, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Validate();
+        return CreateAttack(seed).Perturb(new TorchClassifier(model), images, labels).Adversarial;
+    }
+
     /// <summary>The attack for a batch.</summary>
     internal Attack CreateAttack(long seed)
     {
+        if (StepSize is { } a && !(a > 0 && double.IsFinite(a)))
+            throw new ArgumentOutOfRangeException(nameof(StepSize), a, "The PGD step size must be a positive number (pixel units).");
         Attack attack = Method switch
         {
             AdversarialMethod.Fgsm => new Fgsm(Epsilon),
             AdversarialMethod.RFgsm => new RFgsm(Epsilon),
-            AdversarialMethod.Pgd => new Pgd(Epsilon, Steps, StepSize),
+            AdversarialMethod.Pgd => new Pgd(Epsilon, Steps, StepSize, randomStart: true) { EarlyStop = false },
             _ => throw new ArgumentOutOfRangeException(nameof(Method), Method, "Unknown adversarial training method."),
         };
         attack.Seed = seed;

@@ -127,8 +127,7 @@ public sealed class DqTrainer
                 if (Options.Adversarial is { } adv)
                 {
                     // Crafted against the current weights in eval mode; BeginAttack restores train mode afterwards.
-                    var attack = adv.CreateAttack(SeedMixer.Mix(Options.Seed, epoch, b));
-                    adversarial = attack.Perturb(new TorchClassifier(model), x, y, null, b).Adversarial;
+                    adversarial = adv.Craft(model, x, y, SeedMixer.Mix(Options.Seed, epoch, b));
                 }
 
                 var step = TrainingStep.Run(model, optimizer, regularizer, x, y, adversarial, Options.Adversarial?.Ratio ?? 0);

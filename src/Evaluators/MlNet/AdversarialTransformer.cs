@@ -73,8 +73,7 @@ public sealed class AdversarialTransformer : ITransformer
             using var scope = NewDisposeScope();
             int count = Math.Min(BatchSize, n - start);
             long[] globalRows = Enumerable.Range(start, count).Select(i => (long)i).ToArray(); // rows of the input view
-            // MERGE(attacks): pass globalRows to Perturb once it takes global row indices (as EvaluateRobustness does).
-            var output = Attack.Perturb(classifier, data.Images.narrow(0, start, count), data.Labels.narrow(0, start, count), null, batch);
+            var output = Attack.Perturb(classifier, data.Images.narrow(0, start, count), data.Labels.narrow(0, start, count), null, batch, globalRows);
             var values = output.Adversarial.cpu().contiguous().data<float>().ToArray();
             for (int i = 0; i < count; i++) adversarial[start + i] = values.AsSpan(i * perImage, perImage).ToArray();
         }

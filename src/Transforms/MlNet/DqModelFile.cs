@@ -27,7 +27,18 @@ public static class DqModelFile
         var stages = FindStages(path);
         if (stages.Count == 0)
             throw new InvalidDataException($"'{path}' contains no DqMlNet stage; load it with mlContext.Model.Load.");
-        var loaded = ml.Model.Load(path, out inputSchema);
+        ITransformer loaded;
+        try
+        {
+            loaded = ml.Model.Load(path, out inputSchema);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or InvalidDataException or EndOfStreamException)
+        {
+            // ML.NET's own stages and the schema are parsed here; a damaged one fails inside ML.NET's loaders.
+            throw new InvalidDataException($"'{path}': ML.NET cannot load the rest of the model ({e.GetBaseException().Message}). The file is damaged: save the model again.", e);
+        }
+        if (inputSchema is null)
+            throw new InvalidDataException($"'{path}' holds no readable input schema. The file is damaged: save the model again.");
         if (loaded is not TransformerChain<ITransformer> chain)
             throw new InvalidDataException($"'{path}' does not hold a transformer chain.");
 

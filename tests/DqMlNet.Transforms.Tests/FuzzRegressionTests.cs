@@ -15,6 +15,10 @@ public sealed class FuzzRegressionTests
     [InlineData("zip-damaged-term-map.zip", "cannot load the rest of the model")]
     // The schema entry damaged: ML.NET returned no input schema, then ArgumentNullException('inputSchema').
     [InlineData("zip-unreadable-schema.zip", "input schema")]
+    // A damaged entry inside ML.NET's part: was TargetInvocationException around ML.NET's InvalidDataException.
+    [InlineData("zip-corrupt-local-header.zip", "cannot load the rest of the model")]
+    // The saved schema lost the stage's input column: was ArgumentException from the stage's schema check.
+    [InlineData("zip-schema-without-features.zip", "does not accept the saved input schema")]
     public void Damaged_model_zip_is_an_InvalidDataException_naming_the_file(string name, string problem)
     {
         var path = Input(name);

@@ -32,7 +32,8 @@ public static class DqModelFile
         {
             loaded = ml.Model.Load(path, out inputSchema);
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or InvalidDataException or EndOfStreamException)
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or InvalidDataException or EndOfStreamException
+                                       or System.Reflection.TargetInvocationException)
         {
             // ML.NET's own stages and the schema are parsed here; a damaged one fails inside ML.NET's loaders.
             throw new InvalidDataException($"'{path}': ML.NET cannot load the rest of the model ({e.GetBaseException().Message}). The file is damaged: save the model again.", e);
@@ -52,7 +53,15 @@ public static class DqModelFile
         {
             var element = stages.TryGetValue(i, out var proto) ? Restore(ml, proto, schema, path) : elements[i];
             result.Add(element);
-            schema = element.GetOutputSchema(schema);
+            try
+            {
+                schema = element.GetOutputSchema(schema);
+            }
+            catch (ArgumentException e)
+            {
+                // The saved schema does not fit the saved stages (a column missing or of another type): the file was altered.
+                throw new InvalidDataException($"'{path}': stage {i} does not accept the saved input schema ({e.Message}). The file is damaged: save the model again.", e);
+            }
         }
         return new TransformerChain<ITransformer>(result.ToArray());
     }

@@ -52,6 +52,7 @@ internal static class Seeds
         File.WriteAllBytes(Path.Combine(dir, "fashion-28x28.png"), Encode(two.AsSpan(0, image).ToArray(), cols, rows, SKEncodedImageFormat.Png));
         File.WriteAllBytes(Path.Combine(dir, "fashion-28x28.jpg"), Encode(two.AsSpan(0, image).ToArray(), cols, rows, SKEncodedImageFormat.Jpeg));
         File.WriteAllBytes(Path.Combine(dir, "gradient-5x3.png"), Encode(Enumerable.Range(0, 15).Select(i => (byte)(i * 17)).ToArray(), 5, 3, SKEncodedImageFormat.Png));
+        foreach (var file in Directory.GetFiles(dir)) File.Copy(file, Path.Combine(Dir("image-crc"), Path.GetFileName(file)), overwrite: true);
 
         foreach (var (name, mode) in new[] { ("fp", TrainingMode.FullPrecision), ("vq4", TrainingMode.Vanilla) })
         {

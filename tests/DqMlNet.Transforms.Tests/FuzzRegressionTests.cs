@@ -19,6 +19,10 @@ public sealed class FuzzRegressionTests
     [InlineData("zip-corrupt-local-header.zip", "cannot load the rest of the model")]
     // The saved schema lost the stage's input column: was ArgumentException from the stage's schema check.
     [InlineData("zip-schema-without-features.zip", "does not accept the saved input schema")]
+    // A stage's loader assembly name damaged: was FileNotFoundException for the assembly from ML.NET.
+    [InlineData("zip-damaged-loader-assembly-name.zip", "cannot load the rest of the model")]
+    // A DQ stage ONNX Runtime cannot describe: was NullReferenceException from its model-metadata code.
+    [InlineData("zip-onnx-runtime-null-metadata.zip", "ONNX Runtime cannot open")]
     public void Damaged_model_zip_is_an_InvalidDataException_naming_the_file(string name, string problem)
     {
         var path = Input(name);

@@ -33,7 +33,9 @@ public static class DqModelFile
             loaded = ml.Model.Load(path, out inputSchema);
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or InvalidDataException or EndOfStreamException
-                                       or System.Reflection.TargetInvocationException)
+                                       or System.Reflection.TargetInvocationException
+                                       // ML.NET loads the loader assembly a stage names; a damaged name is an unknown assembly.
+                                       or FileNotFoundException or FileLoadException or BadImageFormatException)
         {
             // ML.NET's own stages and the schema are parsed here; a damaged one fails inside ML.NET's loaders.
             throw new InvalidDataException($"'{path}': ML.NET cannot load the rest of the model ({e.GetBaseException().Message}). The file is damaged: save the model again.", e);
@@ -171,6 +173,15 @@ public static class DqModelFile
             : null;
         if (meta.TryGetValue(MlNetOnnxStage.ImageInputKey, out flag) && flag == "true" && image is null)
             throw new InvalidDataException($"The DQ stage reads the image column '{columns.Features}', which the preceding stages do not produce.");
-        return new DqTransformer(ml, model, labels, columns, image, onnx: Google.Protobuf.MessageExtensions.ToByteArray(original));
+        try
+        {
+            return new DqTransformer(ml, model, labels, columns, image, onnx: Google.Protobuf.MessageExtensions.ToByteArray(original));
+        }
+        catch (Exception e) when (e is NullReferenceException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            // ONNX Runtime opens the stage for scoring; on some malformed models it fails inside its own metadata code.
+            model.Dispose();
+            throw new InvalidDataException($"'{path}': ONNX Runtime cannot open the DQ stage's model ({e.Message}). The file is damaged: save the model again.", e);
+        }
     }
 }

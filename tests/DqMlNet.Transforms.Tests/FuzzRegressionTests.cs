@@ -23,6 +23,8 @@ public sealed class FuzzRegressionTests
     [InlineData("zip-damaged-loader-assembly-name.zip", "cannot load the rest of the model")]
     // A DQ stage ONNX Runtime cannot describe: was NullReferenceException from its model-metadata code.
     [InlineData("zip-onnx-runtime-null-metadata.zip", "ONNX Runtime cannot open")]
+    // The schema's table of contents damaged: was NotSupportedException from ML.NET's binary loader.
+    [InlineData("zip-damaged-schema-toc.zip", "cannot load the rest of the model")]
     public void Damaged_model_zip_is_an_InvalidDataException_naming_the_file(string name, string problem)
     {
         var path = Input(name);

@@ -33,6 +33,7 @@ public static class DqModelFile
             loaded = ml.Model.Load(path, out inputSchema);
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or InvalidDataException or EndOfStreamException
+                                       or NotSupportedException // the schema's binary loader on a damaged table of contents
                                        or System.Reflection.TargetInvocationException
                                        // ML.NET loads the loader assembly a stage names; a damaged name is an unknown assembly.
                                        or FileNotFoundException or FileLoadException or BadImageFormatException)

@@ -15,7 +15,11 @@ public class ReadmeSnippetTests(PngFixture png) : IClassFixture<PngFixture>
     [Fact]
     public void ReadmePipelineSnippetRunsVerbatim()
     {
-        Assert.Equal(ReadmeSnippet(), OwnSnippet());
+        var (usings, code) = ReadmeSnippet();
+        Assert.Equal(code, OwnSnippet());
+        // The README prints the using directives a reader needs; this file compiles with the same ones.
+        var own = OwnUsings();
+        Assert.All(usings, u => Assert.Contains(u, own));
 
         var directory = TestData.TempDirectory();
         var previous = Environment.CurrentDirectory;
@@ -54,15 +58,23 @@ public class ReadmeSnippetTests(PngFixture png) : IClassFixture<PngFixture>
         }
     }
 
-    private static string ReadmeSnippet([CallerFilePath] string source = "")
+    /// <summary>The snippet's using directives (without their comments) and the code after them.</summary>
+    private static (List<string> Usings, string Code) ReadmeSnippet([CallerFilePath] string source = "")
     {
         var readme = File.ReadAllLines(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", "README.md"));
         int heading = Array.IndexOf(readme, "## An ML.NET pipeline");
         Assert.True(heading >= 0, "README has no '## An ML.NET pipeline' section");
         int open = Array.IndexOf(readme, "```csharp", heading);
         int close = Array.IndexOf(readme, "```", open + 1);
-        return Normalise(readme[(open + 1)..close]);
+        var body = readme[(open + 1)..close];
+        var usings = body.TakeWhile(l => l.StartsWith("using ", StringComparison.Ordinal) || l.Trim().Length == 0)
+            .Where(l => l.Trim().Length > 0).Select(l => l[..(l.IndexOf(';') + 1)]).ToList();
+        Assert.NotEmpty(usings); // a snippet compiles as printed only with its using lines
+        return (usings, Normalise(body.SkipWhile(l => l.StartsWith("using ", StringComparison.Ordinal) || l.Trim().Length == 0)));
     }
+
+    private static List<string> OwnUsings([CallerFilePath] string source = "") =>
+        File.ReadAllLines(source).Where(l => l.StartsWith("using ", StringComparison.Ordinal)).Select(l => l.Trim()).ToList();
 
     private static string OwnSnippet([CallerFilePath] string source = "")
     {

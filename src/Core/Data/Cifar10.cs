@@ -183,6 +183,20 @@ public static class Cifar10
     internal static void Extract(Stream tarGz, string target, string? archiveName = null)
     {
         archiveName ??= ArchiveFileName;
+        try
+        {
+            ExtractEntries(tarGz, target, archiveName);
+        }
+        catch (EndOfStreamException e)
+        {
+            // A cut-off download: the tar reader meets the end inside a header or inside an entry it skips.
+            throw new InvalidDataException(
+                $"'{archiveName}' ends early ({e.Message}): the archive is truncated. Delete it and download it again.", e);
+        }
+    }
+
+    private static void ExtractEntries(Stream tarGz, string target, string archiveName)
+    {
         var wanted = new HashSet<string>(TrainFiles.Append(TestFile).Append(MetaFileName), StringComparer.Ordinal);
         long entryCap = DataLimits.MaxArchiveEntryBytes;
         long totalCap = entryCap > long.MaxValue / 4 ? long.MaxValue : entryCap * 4;

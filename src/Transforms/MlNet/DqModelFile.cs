@@ -27,7 +27,22 @@ public static class DqModelFile
         var stages = FindStages(path);
         if (stages.Count == 0)
             throw new InvalidDataException($"'{path}' contains no DqMlNet stage; load it with mlContext.Model.Load.");
-        var loaded = ml.Model.Load(path, out inputSchema);
+        ITransformer loaded;
+        try
+        {
+            loaded = ml.Model.Load(path, out inputSchema);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or InvalidDataException or EndOfStreamException
+                                       or NotSupportedException // the schema's binary loader on a damaged table of contents
+                                       or System.Reflection.TargetInvocationException
+                                       // ML.NET loads the loader assembly a stage names; a damaged name is an unknown assembly.
+                                       or FileNotFoundException or FileLoadException or BadImageFormatException)
+        {
+            // ML.NET's own stages and the schema are parsed here; a damaged one fails inside ML.NET's loaders.
+            throw new InvalidDataException($"'{path}': ML.NET cannot load the rest of the model ({e.GetBaseException().Message}). The file is damaged: save the model again.", e);
+        }
+        if (inputSchema is null)
+            throw new InvalidDataException($"'{path}' holds no readable input schema. The file is damaged: save the model again.");
         if (loaded is not TransformerChain<ITransformer> chain)
             throw new InvalidDataException($"'{path}' does not hold a transformer chain.");
 
@@ -41,7 +56,15 @@ public static class DqModelFile
         {
             var element = stages.TryGetValue(i, out var proto) ? Restore(ml, proto, schema, path) : elements[i];
             result.Add(element);
-            schema = element.GetOutputSchema(schema);
+            try
+            {
+                schema = element.GetOutputSchema(schema);
+            }
+            catch (ArgumentException e)
+            {
+                // The saved schema does not fit the saved stages (a column missing or of another type): the file was altered.
+                throw new InvalidDataException($"'{path}': stage {i} does not accept the saved input schema ({e.Message}). The file is damaged: save the model again.", e);
+            }
         }
         return new TransformerChain<ITransformer>(result.ToArray());
     }
@@ -160,6 +183,15 @@ public static class DqModelFile
             : null;
         if (meta.TryGetValue(MlNetOnnxStage.ImageInputKey, out flag) && flag == "true" && image is null)
             throw new InvalidDataException($"The DQ stage reads the image column '{columns.Features}', which the preceding stages do not produce.");
-        return new DqTransformer(ml, model, labels, columns, image, onnx: Google.Protobuf.MessageExtensions.ToByteArray(original));
+        try
+        {
+            return new DqTransformer(ml, model, labels, columns, image, onnx: Google.Protobuf.MessageExtensions.ToByteArray(original));
+        }
+        catch (Exception e) when (e is NullReferenceException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            // ONNX Runtime opens the stage for scoring; on some malformed models it fails inside its own metadata code.
+            model.Dispose();
+            throw new InvalidDataException($"'{path}': ONNX Runtime cannot open the DQ stage's model ({e.Message}). The file is damaged: save the model again.", e);
+        }
     }
 }

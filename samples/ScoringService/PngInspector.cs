@@ -119,8 +119,9 @@ internal static class PngInspector
                 total += read;
             }
         }
-        catch (InvalidDataException ex)
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
         {
+            // zlib reports a damaged stream as InvalidDataException or as an IOException subtype (ZLibException).
             throw ImageInspector.Corrupt("PNG", $"the compressed pixel data is invalid ({ex.Message.TrimEnd('.')})");
         }
         finally

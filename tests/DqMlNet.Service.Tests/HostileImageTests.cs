@@ -113,6 +113,18 @@ public class HostileImageTests(ServiceFixture fixture, Xunit.Abstractions.ITestO
     }
 
     [Fact]
+    public async Task APngWithValidCrcsButBrokenCompressedDataGets400()
+    {
+        // Found by fuzzing: every chunk CRC matches, but the zlib stream in IDAT is damaged (zlib threw an IOException
+        // subtype, which used to escape as a 500).
+        var png = await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "fixtures", "fuzz", "png-corrupt-deflate-valid-crcs.png"));
+        using var client = fixture.Factory.CreateClient();
+        using var response = await client.PostAsync("/predict", Http.Png(png));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("compressed pixel data", (await Http.Problem(response)).GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task JpegsAreCheckedForSizeAndCompleteness()
     {
         var jpeg = Jpeg();

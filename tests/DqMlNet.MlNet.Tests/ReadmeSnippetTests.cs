@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using DqMlNet.Trainers;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -59,9 +58,9 @@ public class ReadmeSnippetTests(PngFixture png) : IClassFixture<PngFixture>
     }
 
     /// <summary>The snippet's using directives (without their comments) and the code after them.</summary>
-    private static (List<string> Usings, string Code) ReadmeSnippet([CallerFilePath] string source = "")
+    private static (List<string> Usings, string Code) ReadmeSnippet()
     {
-        var readme = File.ReadAllLines(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", "README.md"));
+        var readme = File.ReadAllLines(Path.Combine(RepositoryRoot(), "README.md"));
         int heading = Array.IndexOf(readme, "## An ML.NET pipeline");
         Assert.True(heading >= 0, "README has no '## An ML.NET pipeline' section");
         int open = Array.IndexOf(readme, "```csharp", heading);
@@ -73,12 +72,26 @@ public class ReadmeSnippetTests(PngFixture png) : IClassFixture<PngFixture>
         return (usings, Normalise(body.SkipWhile(l => l.StartsWith("using ", StringComparison.Ordinal) || l.Trim().Length == 0)));
     }
 
-    private static List<string> OwnUsings([CallerFilePath] string source = "") =>
-        File.ReadAllLines(source).Where(l => l.StartsWith("using ", StringComparison.Ordinal)).Select(l => l.Trim()).ToList();
+    private static List<string> OwnUsings() =>
+        File.ReadAllLines(OwnSource()).Where(l => l.StartsWith("using ", StringComparison.Ordinal)).Select(l => l.Trim()).ToList();
 
-    private static string OwnSnippet([CallerFilePath] string source = "")
+    /// <summary>
+    /// The repository's root, found from the test's output folder (a CI build maps source paths to "/_/", so the
+    /// compiler's caller file path cannot locate files).
+    /// </summary>
+    private static string RepositoryRoot()
     {
-        var lines = File.ReadAllLines(source);
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "DqMlNet.sln")) && File.Exists(Path.Combine(dir.FullName, "README.md")))
+                return dir.FullName;
+        throw new DirectoryNotFoundException($"No DqMlNet.sln above {AppContext.BaseDirectory}.");
+    }
+
+    private static string OwnSource() => Path.Combine(RepositoryRoot(), "tests", "DqMlNet.MlNet.Tests", "ReadmeSnippetTests.cs");
+
+    private static string OwnSnippet()
+    {
+        var lines = File.ReadAllLines(OwnSource());
         int begin = Array.FindIndex(lines, l => l.Trim() == "// README begin");
         int end = Array.FindIndex(lines, l => l.Trim() == "// README end");
         return Normalise(lines[(begin + 1)..end]);

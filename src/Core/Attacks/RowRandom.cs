@@ -80,17 +80,7 @@ public sealed class RowRandom
     private ulong Base(int row, long stream) =>
         Hash(unchecked((ulong)Key) ^ Hash(unchecked((ulong)RowKeys[row]) ^ Hash(unchecked((ulong)stream) + 0x632BE59BD9B4E019UL)));
 
-    /// <summary>SplitMix64's finaliser: a bijective 64-bit mix.</summary>
-    private static ulong Hash(ulong z)
-    {
-        unchecked
-        {
-            z += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-    }
+    private static ulong Hash(ulong z) => Training.SeedMixer.SplitMix(z);
 }
 
 /// <summary>Purposes of random streams, so that two uses of randomness in one attack never share values.</summary>

@@ -14,7 +14,8 @@ public static class SeedMixer
         return (int)(SplitMix(state) >> 33);
     }
 
-    private static ulong SplitMix(ulong z)
+    /// <summary>SplitMix64's finaliser: a bijective 64-bit mix (also the hash of the attacks' per-row random streams).</summary>
+    internal static ulong SplitMix(ulong z)
     {
         unchecked
         {

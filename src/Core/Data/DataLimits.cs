@@ -20,8 +20,22 @@ public static class DataLimits
     /// <summary>Default of <see cref="MaxArchiveEntryBytes"/>: 512 MiB.</summary>
     public const long DefaultMaxArchiveEntryBytes = 512L << 20;
 
+    /// <summary>Default of <see cref="MaxImagePixels"/>: 16 MP (4096 × 4096).</summary>
+    public const long DefaultMaxImagePixels = 4096L * 4096;
+
     private static long? maxDatasetBytes;
     private static long? maxArchiveEntryBytes;
+    private static long? maxImagePixels;
+
+    /// <summary>
+    /// The most pixels (width × height) an image of an image folder may declare: decoders allocate the full bitmap before
+    /// reading the data. Environment variable: <c>DQMLNET_MAX_IMAGE_PIXELS</c>.
+    /// </summary>
+    public static long MaxImagePixels
+    {
+        get => maxImagePixels ?? FromEnvironment("DQMLNET_MAX_IMAGE_PIXELS", DefaultMaxImagePixels);
+        set => maxImagePixels = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The limit must be positive.");
+    }
 
     /// <summary>
     /// The most bytes one dataset file may hold after decompression (IDX data, a CIFAR-10 batch, one MAT variable, one
@@ -48,6 +62,7 @@ public static class DataLimits
     {
         maxDatasetBytes = null;
         maxArchiveEntryBytes = null;
+        maxImagePixels = null;
     }
 
     /// <summary>How to raise <see cref="MaxDatasetBytes"/>, for error messages.</summary>

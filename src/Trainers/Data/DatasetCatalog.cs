@@ -47,6 +47,16 @@ public static class DatasetCatalog
             throw new InvalidDataException($"Image folder '{folder}' has {classes.Count} class sub-folder(s); a classifier needs at least two (one sub-folder per class).");
         if (rows.Count == 0)
             throw new InvalidDataException($"Image folder '{folder}' holds no images with extensions {string.Join(", ", allowed)} in its class sub-folders.");
+        // ML.NET decodes the images later, allocating each declared bitmap in full: check every header first.
+        foreach (var row in rows)
+        {
+            var (width, height) = ImageFileHeader.ReadDimensions(row.ImagePath);
+            if (width == 0 || height == 0 || width * height > DataLimits.MaxImagePixels)
+                throw new InvalidDataException(
+                    $"'{row.ImagePath}' declares {width} × {height} pixels; an image of an image folder may have between 1 and " +
+                    $"{DataLimits.MaxImagePixels:N0} pixels (DataLimits.MaxImagePixels, environment variable DQMLNET_MAX_IMAGE_PIXELS). " +
+                    "Remove or resize the file.");
+        }
         return new MLContext().Data.LoadFromEnumerable(rows);
     }
 

@@ -32,11 +32,7 @@ public static class DqModelFile
         {
             loaded = ml.Model.Load(path, out inputSchema);
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or InvalidDataException or EndOfStreamException
-                                       or NotSupportedException // the schema's binary loader on a damaged table of contents
-                                       or System.Reflection.TargetInvocationException
-                                       // ML.NET loads the loader assembly a stage names; a damaged name is an unknown assembly.
-                                       or FileNotFoundException or FileLoadException or BadImageFormatException)
+        catch (Exception e) when (IsDamage(e))
         {
             // ML.NET's own stages and the schema are parsed here; a damaged one fails inside ML.NET's loaders.
             throw new InvalidDataException($"'{path}': ML.NET cannot load the rest of the model ({e.GetBaseException().Message}). The file is damaged: save the model again.", e);
@@ -132,6 +128,16 @@ public static class DqModelFile
             throw new InvalidDataException($"'{path}': zip entry '{entry.FullName}' is damaged ({e.Message}). Save the model again.", e);
         }
     }
+
+    /// <summary>
+    /// Whether an exception from ML.NET's loaders means the file's content is damaged. Fuzzing found a new exception type
+    /// in almost every run (InvalidOperationException, ArgumentNullException, TargetInvocationException, NullReference,
+    /// NotSupportedException, an unknown loader assembly's FileNotFoundException, ...), so the rule names what is NOT
+    /// damage: running out of memory, cancellation, and the operating system refusing or failing to read the file.
+    /// </summary>
+    private static bool IsDamage(Exception e) =>
+        e is not (OutOfMemoryException or OperationCanceledException or UnauthorizedAccessException)
+        && (e is not IOException || e is EndOfStreamException or FileNotFoundException or FileLoadException);
 
     internal static DqTransformer Restore(MLContext ml, ModelProto wrapped, DataViewSchema inputSchema, string path)
     {

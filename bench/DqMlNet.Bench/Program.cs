@@ -1,4 +1,4 @@
-// Issue 8's benchmark runner. See docs/benchmarks.md.
+// The benchmark runner: training, attack and inference cost side by side, judged against targets. See docs/benchmarks.md.
 //   dotnet run -c Release --project bench/DqMlNet.Bench -- --quick      (≤ 10 minutes on 2 cores)
 //   dotnet run -c Release --project bench/DqMlNet.Bench                  (more rounds, adds WRN-16-4)
 using System.Diagnostics;

@@ -8,7 +8,7 @@ namespace DqMlNet.Bench;
 /// <summary>One measured figure.</summary>
 internal sealed record Row(string Section, string Metric, double Value, string Unit, string? Note = null);
 
-/// <summary>One of issue 8's targets and whether this run met it.</summary>
+/// <summary>One performance target (a ratio with its limit) and whether this run met it.</summary>
 internal sealed record Target(string Name, string Rule, double? Value, bool? Met, string Why);
 
 /// <summary>Everything one run measured, printed as a table and written as JSON.</summary>

@@ -1,6 +1,6 @@
 namespace DqMlNet.Bench;
 
-/// <summary>Issue 8's targets, judged on this run's figures.</summary>
+/// <summary>The performance targets (training overhead of VQ/DQ, attack cost, integer inference speed-up, memory), judged on this run's figures.</summary>
 internal static class Targets
 {
     public static void Evaluate(Results r, IReadOnlyList<BenchModel> models32)

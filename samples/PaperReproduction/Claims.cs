@@ -11,7 +11,7 @@ internal enum Verdict
     NotMeasured,
 }
 
-/// <summary>One claim of spec §6 with its verdict and the numbers behind it.</summary>
+/// <summary>One claim of the DQ paper (C1–C6) with its verdict and the numbers behind it.</summary>
 internal sealed record ClaimResult(string Id, string Statement, Verdict Verdict, string Summary, IReadOnlyList<string> Evidence)
 {
     public string VerdictText => Verdict switch

@@ -1,4 +1,4 @@
-// Reproduces the study of the DQ paper (spec §6) at CPU scale (profile cpu) or at the paper's scale (profile paper, a GPU
+// Reproduces the study of the DQ paper (bits × FP/VQ/DQ, β sweep, attacks, claims C1–C6) at CPU scale (profile cpu) or at the paper's scale (profile paper, a GPU
 // job) and writes docs/reproduction.md with every measured number and claims C1–C6 marked holds / does not hold.
 // Usage: dotnet run -c Release --project samples/PaperReproduction -- [--profile cpu|paper] [--help]
 using System.Diagnostics;

@@ -3,7 +3,7 @@ namespace DqMlNet.Lipschitz;
 /// <summary>Which Gram matrix the orthogonality penalty uses.</summary>
 public enum GramForm
 {
-    /// <summary>The smaller of M·Mᵀ and Mᵀ·M (spec §3): pulls every singular value of M to 1.</summary>
+    /// <summary>The smaller of M·Mᵀ and Mᵀ·M (G = M·Mᵀ when c_out ≤ c_in·kh·kw, else Mᵀ·M): pulls every singular value of M to 1.</summary>
     SmallerSide,
 
     /// <summary>Always Mᵀ·M (c_in·kh·kw square), the paper's literal ‖WᵀW − I‖ form.</summary>

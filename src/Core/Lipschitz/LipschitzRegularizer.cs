@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace DqMlNet.Lipschitz;
 
 /// <summary>
-/// The "defensive" part of DQ (spec §3): <c>(β/2) · Σ_l ‖G_l − I‖²_F</c> over conv/linear weights viewed as
+/// The "defensive" part of DQ: <c>(β/2) · Σ_l ‖G_l − I‖²_F</c> over conv/linear weights viewed as
 /// M ∈ ℝ^{c_out × c_in·kh·kw}, with G the Gram matrix on the smaller side. Keeping every layer near-orthogonal keeps
 /// it non-expansive, so quantization removes small perturbations instead of amplifying them.
 /// </summary>

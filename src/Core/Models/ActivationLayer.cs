@@ -5,7 +5,7 @@ namespace DqMlNet.Models;
 
 /// <summary>
 /// Base of every activation in our models. A model can ask its activations to record their outputs for one forward
-/// pass, which is how per-layer error amplification (spec §4) reads a_l(x).
+/// pass, which is how per-layer error amplification d_l = ‖a_l(x) − a_l(x')‖ / ‖a_l(x)‖ reads a_l(x).
 /// </summary>
 public abstract class ActivationLayer : nn.Module<Tensor, Tensor>
 {

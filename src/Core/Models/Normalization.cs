@@ -5,7 +5,7 @@ namespace DqMlNet.Models;
 
 /// <summary>
 /// Per-channel (x − mean) / std as the model's first layer, so the model takes [0, 1] pixels and attacks and ε live in
-/// pixel space (spec §1). Mean and std are buffers: saved with the model, never trained.
+/// pixel space ([0, 1]). Mean and std are buffers: saved with the model, never trained.
 /// </summary>
 public sealed class Normalization : nn.Module<Tensor, Tensor>
 {

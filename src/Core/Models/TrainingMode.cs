@@ -1,6 +1,6 @@
 namespace DqMlNet.Models;
 
-/// <summary>The three training modes of the same architecture (spec §1).</summary>
+/// <summary>The three training modes of the same architecture: FP, VQ (quantized activations) and DQ (VQ + the Lipschitz regulariser).</summary>
 public enum TrainingMode
 {
     /// <summary>Full precision: ReLU activations.</summary>

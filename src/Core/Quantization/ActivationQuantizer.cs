@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace DqMlNet.Quantization;
 
 /// <summary>
-/// The k-bit quantized ReLU6 of the paper (spec §2): <c>y = s · round(clamp(x, 0, 6) / s)</c> with step
+/// The k-bit quantized ReLU6 of the paper: <c>y = s · round(clamp(x, 0, 6) / s)</c> with step
 /// <c>s = 6 / (2^k − 1)</c>, so exactly 2^k levels on [0, 6].
 /// </summary>
 /// <remarks>

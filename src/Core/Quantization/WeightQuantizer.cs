@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace DqMlNet.Quantization;
 
 /// <summary>
-/// Symmetric per-output-channel weight quantizer (spec §2, our addition):
+/// Symmetric per-output-channel weight quantizer (not in the paper, which keeps weights float):
 /// <c>w_q = s · clamp(round(w / s), −(2^(k−1) − 1), 2^(k−1) − 1)</c>, <c>s = max|w_c| / (2^(k−1) − 1)</c>,
 /// with a straight-through gradient.
 /// </summary>

@@ -58,6 +58,9 @@ public class LoaderTests(PngFixture png) : IClassFixture<PngFixture>
             Assert.Contains("bomb.png", tooLarge.Message);
             Assert.Contains("30000 × 30000", tooLarge.Message);
             Assert.Contains("DQMLNET_MAX_IMAGE_PIXELS", tooLarge.Message);
+            // 2^32 − 1 on each side: the product does not fit in 64 bits and must not wrap past the check.
+            File.WriteAllBytes(bomb, header[..16].Concat(BigEndian(-1)).Concat(BigEndian(-1)).Concat(header[24..]).ToArray());
+            Assert.Contains("4294967295 × 4294967295", Assert.Throws<InvalidDataException>(() => ml.Data.LoadImageFolder(dir)).Message);
             File.Delete(bomb);
 
             // A JPEG whose frame header declares 65,535 × 65,535, behind an APP0 segment the walk must skip.

@@ -51,7 +51,7 @@ public static class DatasetCatalog
         foreach (var row in rows)
         {
             var (width, height) = ImageFileHeader.ReadDimensions(row.ImagePath);
-            if (width == 0 || height == 0 || width * height > DataLimits.MaxImagePixels)
+            if (width == 0 || height == 0 || width > DataLimits.MaxImagePixels / height) // a division: width × height of two 32-bit sizes can overflow
                 throw new InvalidDataException(
                     $"'{row.ImagePath}' declares {width} × {height} pixels; an image of an image folder may have between 1 and " +
                     $"{DataLimits.MaxImagePixels:N0} pixels (DataLimits.MaxImagePixels, environment variable DQMLNET_MAX_IMAGE_PIXELS). " +

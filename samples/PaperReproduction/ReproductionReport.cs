@@ -88,12 +88,14 @@ internal sealed class ReproductionReport(ReproductionProfile profile, Reproducti
         var strong = s.Models.Where(m => m.Deployed is not null || m.Strong is not null).ToList();
         md.AppendLine("### 3. Strong attacks and the per-image worst case (claims are judged on these)").AppendLine();
         md.AppendLine($"The attacks of section 1, PGD-{c.PgdSteps} transferred from an FP and a VQ-{c.AdversarialBits} substitute trained with another seed " +
-                      $"(crafted for all {c.PgdSteps} steps), APGD-CE and APGD-T ({5 * c.PgdSteps} steps, DLR targets), Square ({c.SquareQueries} queries, " +
-                      $"scores only — immune to gradient masking) and, for quantized models, {pgd} as a surrogate-gradient attack (gradients through the " +
+                      $"(crafted for all {c.PgdSteps} steps), then AutoAttack's standard suite at its published budgets — APGD-CE (100 iterations), APGD-T " +
+                      "(9 target classes, 100 iterations each), FAB-T (9 target classes) and Square (5,000 queries, scores only — immune to gradient " +
+                      "masking) — and, for quantized models, {pgd} as a surrogate-gradient attack (gradients through the " +
                       "un-quantized ReLU6, every candidate judged on the quantized model), run as a cascade (each attack only on the images every earlier one " +
                       "failed on, so the per-attack columns are cumulative). The worst case counts an image as robust only if every attack fails on it. " +
                       "**deployed**: the model's int8 ONNX export, every candidate and verdict scored by ONNX Runtime, every gradient from the export's " +
-                      "differentiable twin; **float**: the TorchSharp model with float weights, beside it.").AppendLine();
+                      "differentiable twin; **float**: the TorchSharp model with float weights, beside it (FP and the models at " +
+                      $"{c.AdversarialBits} bits only).").AppendLine();
         var strongAttacks = strong.SelectMany(m => (m.Deployed ?? m.Strong)!.Attacks.Select(a => a.Name)).Distinct().ToList();
         md.AppendLine($"| model | ε | artifact | clean | {string.Join(" | ", strongAttacks)} | **minimum** |");
         md.AppendLine("|---|--:|---|--:|" + string.Concat(strongAttacks.Select(_ => "--:|")) + "--:|");

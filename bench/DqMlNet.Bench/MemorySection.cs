@@ -2,7 +2,7 @@ using DqMlNet.Data;
 using DqMlNet.Models;
 using DqMlNet.Runtime;
 using DqMlNet.Trainers;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
@@ -53,7 +53,7 @@ internal static class MemorySection
 
     public static void Scoring(Results r, Settings s)
     {
-        const string sec = "6 memory: ML.NET DqTransformer scoring, 100,000 lazy rows";
+        const string sec = "6 memory: ML.NET DefensiveQuantizationTransformer scoring, 100,000 lazy rows";
         Console.WriteLine($"[{sec}]");
         var ml = new MLContext(seed: 0);
         var trainRows = ml.Data.LoadFromEnumerable(Rows(512, 3).Select((f, i) => new LabelledRow { Features = f, Label = Classes[i % 10] }));

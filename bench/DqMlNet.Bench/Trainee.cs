@@ -2,7 +2,7 @@ using DqMlNet.Attacks;
 using DqMlNet.Lipschitz;
 using DqMlNet.Models;
 using DqMlNet.Runtime;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

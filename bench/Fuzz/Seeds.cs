@@ -5,7 +5,7 @@ using DqMlNet.Data;
 using DqMlNet.Models;
 using DqMlNet.Tests;
 using DqMlNet.Trainers;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using DqMlNet.Transforms.Onnx;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -138,7 +138,7 @@ internal static class Targets
     }
 
     private static readonly Func<string, object> LoadCheckpoint =
-        Internal<Func<string, object>>(typeof(DqModel).Assembly.GetType("DqMlNet.Training.Checkpoint", throwOnError: true)!, "Load");
+        Internal<Func<string, object>>(typeof(DqModel).Assembly.GetType("DqMlNet.TorchTraining.Checkpoint", throwOnError: true)!, "Load");
 
     private static void CheckpointLoad(byte[] body)
     {

@@ -56,15 +56,15 @@ internal static class CliData
     public static IEstimator<ITransformer> KeyLabel(MLContext ml, IReadOnlyList<string> classNames) =>
         ml.Transforms.Conversion.MapValueToKey("Label", keyData: ml.Data.LoadFromEnumerable(classNames.Select(n => new KeyRow { Label = n })));
 
-    public static DqTransformer? FindStage(ITransformer transformer) => transformer switch
+    public static DefensiveQuantizationTransformer? FindStage(ITransformer transformer) => transformer switch
     {
-        DqTransformer stage => stage,
+        DefensiveQuantizationTransformer stage => stage,
         IEnumerable<ITransformer> chain => chain.Select(FindStage).FirstOrDefault(s => s is not null),
         _ => null,
     };
 
     /// <summary>Loads a DqMlNet zip typed (DqModelFile.Load) and returns the DQ stage.</summary>
-    public static (ITransformer Model, DqTransformer Stage) LoadZip(MLContext ml, FileInfo zip)
+    public static (ITransformer Model, DefensiveQuantizationTransformer Stage) LoadZip(MLContext ml, FileInfo zip)
     {
         var model = DqModelFile.Load(ml, zip.FullName, out _);
         var stage = FindStage(model) ?? throw new InvalidDataException($"'{zip.FullName}' holds no DqMlNet stage.");

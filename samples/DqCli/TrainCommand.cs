@@ -4,7 +4,7 @@ using System.Text.Json;
 using DqMlNet.Data;
 using DqMlNet.Models;
 using DqMlNet.Trainers;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using DqMlNet.Transforms.Onnx;
 using Microsoft.ML;
 using Spectre.Console;

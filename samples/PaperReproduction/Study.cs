@@ -5,7 +5,7 @@ using DqMlNet.Defences;
 using DqMlNet.Evaluators;
 using DqMlNet.Lipschitz;
 using DqMlNet.Models;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using DqMlNet.Transforms.Onnx;
 
 namespace DqMlNet.Samples.PaperReproduction;

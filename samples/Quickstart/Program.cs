@@ -11,7 +11,7 @@ using DqMlNet.Lipschitz;
 using DqMlNet.Models;
 using DqMlNet.Samples.Quickstart;
 using DqMlNet.Trainers;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using DqMlNet.Transforms;
 using DqMlNet.Transforms.Onnx;
 using Microsoft.ML;
@@ -218,7 +218,7 @@ namespace DqMlNet.Samples.Quickstart
         private void EvaluateDeployed(MLContext ml, ModelRun run, string zipPath, ImageDataset test, CancellationToken cancellationToken)
         {
             var loaded = DqModelFile.Load(ml, zipPath, out _);
-            var stage = ((IEnumerable<ITransformer>)loaded).OfType<DqTransformer>().Single();
+            var stage = ((IEnumerable<ITransformer>)loaded).OfType<DefensiveQuantizationTransformer>().Single();
             try
             {
                 using var deployed = DeployedModel.FromStage(stage);
@@ -283,10 +283,10 @@ namespace DqMlNet.Samples.Quickstart
     }
 
     /// <summary>A fitted pipeline (key label → DQ stage) that disposes the stage's TorchSharp model and ONNX session.</summary>
-    internal sealed class FittedPipeline(Microsoft.ML.Data.TransformerChain<DqTransformer> chain) : IDisposable
+    internal sealed class FittedPipeline(Microsoft.ML.Data.TransformerChain<DefensiveQuantizationTransformer> chain) : IDisposable
     {
         public ITransformer Chain { get; } = chain;
-        public DqTransformer LastTransformer { get; } = chain.LastTransformer;
+        public DefensiveQuantizationTransformer LastTransformer { get; } = chain.LastTransformer;
         public IDataView Transform(IDataView input) => Chain.Transform(input);
         public void Dispose() => LastTransformer.Dispose();
     }

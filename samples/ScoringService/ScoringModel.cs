@@ -16,11 +16,11 @@ namespace DqMlNet.Samples.ScoringService;
 public sealed class ScoringModel : IDisposable
 {
     private readonly ITransformer loaded;
-    private readonly DqTransformer stage;
+    private readonly DefensiveQuantizationTransformer stage;
     private readonly ILogger? logger;
     private volatile bool disposed;
 
-    private ScoringModel(string path, ITransformer loaded, DqTransformer stage, ModelInfo info, ILogger? logger)
+    private ScoringModel(string path, ITransformer loaded, DefensiveQuantizationTransformer stage, ModelInfo info, ILogger? logger)
     {
         this.loaded = loaded;
         this.stage = stage;
@@ -99,9 +99,9 @@ public sealed class ScoringModel : IDisposable
         return new Prediction(ClassNames[best], named);
     }
 
-    private static DqTransformer? FindStage(ITransformer transformer) => transformer switch
+    private static DefensiveQuantizationTransformer? FindStage(ITransformer transformer) => transformer switch
     {
-        DqTransformer stage => stage,
+        DefensiveQuantizationTransformer stage => stage,
         IEnumerable<ITransformer> chain => chain.Select(FindStage).FirstOrDefault(s => s is not null),
         _ => null,
     };
@@ -154,7 +154,7 @@ public sealed record ModelInfo
     /// <summary>Summary of <c>&lt;model&gt;.robustness.json</c> next to the zip, if present.</summary>
     public RobustnessSummary? Robustness { get; init; }
 
-    internal static ModelInfo Create(string path, DqTransformer stage, ILogger? logger)
+    internal static ModelInfo Create(string path, DefensiveQuantizationTransformer stage, ILogger? logger)
     {
         var spec = stage.Model.Spec;
         var stem = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, System.IO.Path.GetFileNameWithoutExtension(path));

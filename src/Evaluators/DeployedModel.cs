@@ -49,7 +49,7 @@ public sealed class DeployedModel : IDisposable
     }
 
     /// <summary>The deployed model of a fitted (or loaded) stage: its own ONNX Runtime session and export bytes.</summary>
-    public static DeployedModel FromStage(DqTransformer stage)
+    public static DeployedModel FromStage(DefensiveQuantizationTransformer stage)
     {
         ArgumentNullException.ThrowIfNull(stage);
         return new DeployedModel(stage.Scorer.Classifier, ownsSession: false, stage.Scorer.Onnx);

@@ -1,7 +1,10 @@
 using DqMlNet.Models;
 using Microsoft.ML;
+using DqMlNet.Trainers;
 
-namespace DqMlNet.Trainers;
+// Catalog extensions live in Microsoft.ML, as ML.NET's own add-on packages put theirs: `using Microsoft.ML;` is all a
+// pipeline needs to find them.
+namespace Microsoft.ML;
 
 /// <summary>
 /// Catalog entry points, shaped like ML.NET's <c>ImageClassification</c> trainer:

@@ -1,5 +1,5 @@
 using DqMlNet.Models;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using DqMlNet.Transforms;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -11,12 +11,12 @@ namespace DqMlNet.Trainers;
 
 /// <summary>
 /// ML.NET estimator that trains a quantized image classifier with Defensive Quantization (or FP / vanilla
-/// quantization) on an MLImage or pixel column and a key label, and returns a <see cref="DqTransformer"/> that adds
+/// quantization) on an MLImage or pixel column and a key label, and returns a <see cref="DefensiveQuantizationTransformer"/> that adds
 /// the score and predicted-label columns like ML.NET's multiclass trainers. Create it with
 /// <c>mlContext.MulticlassClassification.Trainers.DefensiveQuantize(...)</c> or <c>mlContext.DefensiveQuantize(...)</c>.
 /// The options are checked and copied when it is created; changing the options object afterwards has no effect.
 /// </summary>
-public sealed partial class DefensiveQuantizationEstimator : IEstimator<DqTransformer>
+public sealed partial class DefensiveQuantizationEstimator : IEstimator<DefensiveQuantizationTransformer>
 {
     private readonly IHostEnvironment environment;
     private readonly MLContext ml;
@@ -87,7 +87,7 @@ public sealed partial class DefensiveQuantizationEstimator : IEstimator<DqTransf
 
     /// <summary>Trains on <paramref name="input"/> and returns the fitted stage.</summary>
     /// <exception cref="OperationCanceledException">The options' <c>CancellationToken</c> was cancelled; no further batch ran.</exception>
-    public DqTransformer Fit(IDataView input)
+    public DefensiveQuantizationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = options;
@@ -140,7 +140,7 @@ public sealed partial class DefensiveQuantizationEstimator : IEstimator<DqTransf
         log.Info($"training {spec.Mode} {spec.Architecture} on {train.Count} {shape} images, {labels.Count} classes" +
                  (validation is null ? "" : $", validating on {validation.Count}"));
         var result = new DqTrainer(spec, trainerOptions).Fit(train, validation, log, cancellation);
-        return new DqTransformer(ml, result.Model, labels, Columns, image);
+        return new DefensiveQuantizationTransformer(ml, result.Model, labels, Columns, image);
     }
 
     /// <summary>Checks a view's columns and returns the image shape, the label's key info and the MLImage column (if it is one).</summary>

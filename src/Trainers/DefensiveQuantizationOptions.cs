@@ -1,6 +1,6 @@
 using DqMlNet.Lipschitz;
 using DqMlNet.Models;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using Microsoft.ML.TorchSharp;
 
 namespace DqMlNet.Trainers;

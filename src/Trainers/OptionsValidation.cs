@@ -1,7 +1,7 @@
 using DqMlNet.Models;
 using DqMlNet.Quantization;
 using DqMlNet.Runtime;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 
 namespace DqMlNet.Trainers;
 

@@ -1,4 +1,4 @@
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using Microsoft.ML.Runtime;
 
 namespace DqMlNet.Trainers;

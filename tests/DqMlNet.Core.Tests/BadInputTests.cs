@@ -1,6 +1,6 @@
 using DqMlNet.Data;
 using DqMlNet.Models;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using static TorchSharp.torch;
 
 namespace DqMlNet.Tests;

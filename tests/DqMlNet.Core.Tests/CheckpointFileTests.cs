@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using DqMlNet.Data;
 using DqMlNet.Models;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using static TorchSharp.torch;
 
 namespace DqMlNet.Tests;

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using DqMlNet.Data;
 using DqMlNet.Lipschitz;
 using DqMlNet.Models;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using static TorchSharp.torch;
 
 namespace DqMlNet.Tests;

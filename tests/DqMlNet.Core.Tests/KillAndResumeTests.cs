@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using DqMlNet.Data;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 
 namespace DqMlNet.Tests;
 

@@ -1,7 +1,7 @@
 using CsCheck;
 using DqMlNet.Data;
 using DqMlNet.Models;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 
 namespace DqMlNet.Tests;
 

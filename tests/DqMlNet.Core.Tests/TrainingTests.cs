@@ -1,6 +1,6 @@
 using DqMlNet.Data;
 using DqMlNet.Models;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using static TorchSharp.torch;
 
 namespace DqMlNet.Tests;
@@ -138,9 +138,9 @@ public class SeedMixerTests
     public void SeedsAreFixedAcrossProcessesAndDistinctAcrossStreams()
     {
         // Golden values: a per-process randomised hash (HashCode.Combine) here once made runs differ between processes.
-        Assert.Equal(SeedMixerGolden.Epoch0, DqMlNet.Training.SeedMixer.Mix(42, 0));
-        Assert.Equal(SeedMixerGolden.Epoch1, DqMlNet.Training.SeedMixer.Mix(42, 1));
-        var seeds = Enumerable.Range(0, 1000).Select(e => DqMlNet.Training.SeedMixer.Mix(7, e)).ToHashSet();
+        Assert.Equal(SeedMixerGolden.Epoch0, DqMlNet.TorchTraining.SeedMixer.Mix(42, 0));
+        Assert.Equal(SeedMixerGolden.Epoch1, DqMlNet.TorchTraining.SeedMixer.Mix(42, 1));
+        var seeds = Enumerable.Range(0, 1000).Select(e => DqMlNet.TorchTraining.SeedMixer.Mix(7, e)).ToHashSet();
         Assert.Equal(1000, seeds.Count);
         Assert.All(seeds, s => Assert.True(s >= 0));
     }

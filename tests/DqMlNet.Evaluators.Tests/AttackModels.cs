@@ -1,6 +1,6 @@
 using DqMlNet.Data;
 using DqMlNet.Models;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 
 namespace DqMlNet.Tests;
 

@@ -1,5 +1,5 @@
 using DqMlNet.Attacks;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 

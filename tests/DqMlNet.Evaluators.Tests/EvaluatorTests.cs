@@ -3,7 +3,7 @@ using DqMlNet.Data;
 using DqMlNet.Evaluators;
 using DqMlNet.Models;
 using DqMlNet.Quantization;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using static TorchSharp.torch;
 
 namespace DqMlNet.Tests;

@@ -81,9 +81,9 @@ public class PipelineTests(PngFixture png) : IClassFixture<PngFixture>
             }
             Assert.Equal("single\t" + expectedLabels[0], lines[^1].TrimEnd());
 
-            // Typed load: the DQ stage comes back as a DqTransformer with its TorchSharp model and class names.
+            // Typed load: the DQ stage comes back as a DefensiveQuantizationTransformer with its TorchSharp model and class names.
             var typed = DqModelFile.Load(ml, zip, out var inputSchema);
-            var stage = ((IEnumerable<ITransformer>)typed).OfType<DqTransformer>().Single();
+            var stage = ((IEnumerable<ITransformer>)typed).OfType<DefensiveQuantizationTransformer>().Single();
             Assert.Equal(TrainingMode.Defensive, stage.Model.Spec.Mode);
             Assert.Contains("Coat", stage.ClassNames);
             var retyped = typed.Transform(testView);

@@ -42,7 +42,7 @@ public class RobustnessStageTests
             Assert.Equal(3, metrics.Report.Layers.Count);
 
             // The attack stage + the standard Evaluate gives the same robust accuracy for the same attack and seed.
-            var stage = ((IEnumerable<ITransformer>)model).OfType<DqTransformer>().Single();
+            var stage = ((IEnumerable<ITransformer>)model).OfType<DefensiveQuantizationTransformer>().Single();
             var keyed = ((IEnumerable<ITransformer>)model).First().Transform(test); // the pipeline's own label mapping
             var attack = new Pgd(0.1, 10) { Seed = 7 };
             var adversarial = ml.Transforms.Adversarial(stage, attack).Transform(keyed);

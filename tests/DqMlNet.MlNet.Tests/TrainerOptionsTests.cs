@@ -1,7 +1,7 @@
 using DqMlNet.Data;
 using DqMlNet.Models;
 using DqMlNet.Trainers;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using TorchSharp;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using DqMlNet.Data;
 using DqMlNet.Models;
-using DqMlNet.Training;
+using DqMlNet.TorchTraining;
 using static TorchSharp.torch;
 
 namespace DqMlNet.Transforms.Tests;

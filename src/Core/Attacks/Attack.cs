@@ -73,8 +73,8 @@ public abstract class Attack
                 $"globalIndices has {globalIndices.Length} entries but the batch has {images.shape[0]} images: pass one global index per row.",
                 nameof(globalIndices));
         var random = globalIndices is null
-            ? new RowRandom(DqMlNet.Training.SeedMixer.Mix(Seed, Name.GetStableHashCode(), batchIndex), Enumerable.Range(0, (int)images.shape[0]).Select(i => (long)i).ToArray())
-            : new RowRandom(DqMlNet.Training.SeedMixer.Mix(Seed, Name.GetStableHashCode()), (long[])globalIndices.Clone());
+            ? new RowRandom(DqMlNet.TorchTraining.SeedMixer.Mix(Seed, Name.GetStableHashCode(), batchIndex), Enumerable.Range(0, (int)images.shape[0]).Select(i => (long)i).ToArray())
+            : new RowRandom(DqMlNet.TorchTraining.SeedMixer.Mix(Seed, Name.GetStableHashCode()), (long[])globalIndices.Clone());
         return PerturbWith(model, images, labels, targets, new AttackContext(random, FullSteps: false));
     }
 

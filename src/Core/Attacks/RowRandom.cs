@@ -80,7 +80,7 @@ public sealed class RowRandom
     private ulong Base(int row, long stream) =>
         Hash(unchecked((ulong)Key) ^ Hash(unchecked((ulong)RowKeys[row]) ^ Hash(unchecked((ulong)stream) + 0x632BE59BD9B4E019UL)));
 
-    private static ulong Hash(ulong z) => Training.SeedMixer.SplitMix(z);
+    private static ulong Hash(ulong z) => TorchTraining.SeedMixer.SplitMix(z);
 }
 
 /// <summary>Purposes of random streams, so that two uses of randomness in one attack never share values.</summary>

@@ -16,7 +16,7 @@ public sealed class AdversarialTransformer : ITransformer
 {
     private readonly MLContext ml;
 
-    internal AdversarialTransformer(MLContext ml, DqTransformer target, Attack attack, string featureColumn, string labelColumn, int batchSize)
+    internal AdversarialTransformer(MLContext ml, DefensiveQuantizationTransformer target, Attack attack, string featureColumn, string labelColumn, int batchSize)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be at least 1.");
         this.ml = ml;
@@ -28,7 +28,7 @@ public sealed class AdversarialTransformer : ITransformer
     }
 
     /// <summary>The stage attacked.</summary>
-    public DqTransformer Target { get; }
+    public DefensiveQuantizationTransformer Target { get; }
 
     /// <summary>The attack.</summary>
     public Attack Attack { get; }

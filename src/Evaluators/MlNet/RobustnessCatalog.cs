@@ -1,8 +1,11 @@
 using DqMlNet.Attacks;
 using DqMlNet.Transforms;
 using Microsoft.ML;
+using DqMlNet.Evaluators;
 
-namespace DqMlNet.Evaluators;
+// Catalog extensions live in Microsoft.ML, as ML.NET's own add-on packages put theirs: `using Microsoft.ML;` is all a
+// pipeline needs to find them.
+namespace Microsoft.ML;
 
 /// <summary>ML.NET entry points for robustness: <c>EvaluateRobustness</c> and the adversarial attack stage.</summary>
 public static class RobustnessCatalog
@@ -36,7 +39,7 @@ public static class RobustnessCatalog
     /// <paramref name="attack"/> against <paramref name="target"/>, so <c>attackStage.Append(model)</c> followed by
     /// <c>MulticlassClassification.Evaluate</c> gives robust accuracy with the standard metrics object.
     /// </summary>
-    public static AdversarialTransformer Adversarial(this TransformsCatalog catalog, DqTransformer target, Attack attack,
+    public static AdversarialTransformer Adversarial(this TransformsCatalog catalog, DefensiveQuantizationTransformer target, Attack attack,
         string labelColumnName = "Label", string? featureColumnName = null, int batchSize = 256)
     {
         ArgumentNullException.ThrowIfNull(catalog);

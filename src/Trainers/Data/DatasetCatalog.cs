@@ -1,8 +1,11 @@
 using DqMlNet.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using DqMlNet.Trainers;
 
-namespace DqMlNet.Trainers;
+// Catalog extensions live in Microsoft.ML, as ML.NET's own add-on packages put theirs: `using Microsoft.ML;` is all a
+// pipeline needs to find them.
+namespace Microsoft.ML;
 
 /// <summary>
 /// ML.NET loaders for the data sets of the paper and for image folders: <c>mlContext.Data.LoadFashionMnist(...)</c>

@@ -17,7 +17,7 @@ internal static class DataViewReader
         if (data.Schema[o.FeatureColumnName].Type is ImageDataViewType)
         {
             // The same conversion the fitted stage applies at scoring time.
-            pixelColumn = DqTransformer.PixelColumn;
+            pixelColumn = DefensiveQuantizationTransformer.PixelColumn;
             data = PixelExtraction.Estimator(ml, pixelColumn, o.FeatureColumnName, o.ImageChannels).Fit(data).Transform(data);
         }
         var labelColumn = data.Schema[o.LabelColumnName];

@@ -11,7 +11,7 @@ namespace DqMlNet.Transforms;
 /// <summary>
 /// Typed loading of ML.NET model files that contain DQ stages. <c>mlContext.Model.Load</c> alone returns the
 /// built-in stand-in stages (see docs/mlnet.md); <see cref="Load"/> returns the same pipeline with every DQ stage
-/// restored as a <see cref="DqTransformer"/>: the TorchSharp model (weights from the file), class names and key
+/// restored as a <see cref="DefensiveQuantizationTransformer"/>: the TorchSharp model (weights from the file), class names and key
 /// values, ready for attacks, robustness evaluation or fine-tuning, and scoring exactly as before saving.
 /// </summary>
 public static class DqModelFile
@@ -139,7 +139,7 @@ public static class DqModelFile
         e is not (OutOfMemoryException or OperationCanceledException or UnauthorizedAccessException)
         && (e is not IOException || e is EndOfStreamException or FileNotFoundException or FileLoadException);
 
-    internal static DqTransformer Restore(MLContext ml, ModelProto wrapped, DataViewSchema inputSchema, string path)
+    internal static DefensiveQuantizationTransformer Restore(MLContext ml, ModelProto wrapped, DataViewSchema inputSchema, string path)
     {
         var meta = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var p in wrapped.MetadataProps) meta[p.Key] = p.Value;
@@ -191,7 +191,7 @@ public static class DqModelFile
             throw new InvalidDataException($"The DQ stage reads the image column '{columns.Features}', which the preceding stages do not produce.");
         try
         {
-            return new DqTransformer(ml, model, labels, columns, image, onnx: Google.Protobuf.MessageExtensions.ToByteArray(original));
+            return new DefensiveQuantizationTransformer(ml, model, labels, columns, image, onnx: Google.Protobuf.MessageExtensions.ToByteArray(original));
         }
         catch (Exception e) when (e is NullReferenceException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {

@@ -6,10 +6,10 @@ namespace DqMlNet.Transforms;
 /// <summary>Row-by-row mapping for <c>PredictionEngine</c>: each row is scored as a batch of one when its outputs are read.</summary>
 internal sealed class DqRowMapper : IRowToRowMapper
 {
-    private readonly DqTransformer parent;
+    private readonly DefensiveQuantizationTransformer parent;
     private readonly IRowToRowMapper? pixelMapper;
 
-    public DqRowMapper(DqTransformer parent, DataViewSchema inputSchema)
+    public DqRowMapper(DefensiveQuantizationTransformer parent, DataViewSchema inputSchema)
     {
         this.parent = parent;
         InputSchema = inputSchema;
@@ -34,8 +34,8 @@ internal sealed class DqRowMapper : IRowToRowMapper
         DataViewSchema.Column pixelColumn = input.Schema[parent.Columns.Features];
         if (pixelMapper is not null)
         {
-            pixelsRow = pixelMapper.GetRow(input, pixelMapper.OutputSchema.Where(c => c.Name == DqTransformer.PixelColumn));
-            pixelColumn = pixelsRow.Schema[DqTransformer.PixelColumn];
+            pixelsRow = pixelMapper.GetRow(input, pixelMapper.OutputSchema.Where(c => c.Name == DefensiveQuantizationTransformer.PixelColumn));
+            pixelColumn = pixelsRow.Schema[DefensiveQuantizationTransformer.PixelColumn];
         }
         return new Row(this, input, pixelsRow, pixelColumn, activeColumns.Select(c => c.Index).ToHashSet());
     }

@@ -4,17 +4,17 @@ using Microsoft.ML.Data;
 namespace DqMlNet.Transforms;
 
 /// <summary>
-/// The lazy output of <see cref="DqTransformer.Transform"/>: input columns pass through, <c>Score</c> and
+/// The lazy output of <see cref="DefensiveQuantizationTransformer.Transform"/>: input columns pass through, <c>Score</c> and
 /// <c>PredictedLabel</c> are computed batch by batch as a cursor moves (nothing is materialised).
 /// </summary>
 internal sealed class DqScoredDataView : IDataView
 {
-    private readonly DqTransformer parent;
+    private readonly DefensiveQuantizationTransformer parent;
     private readonly IDataView input;
     private readonly IDataView source; // input, plus the pixel column for MLImage inputs
     private readonly int inputColumns;
 
-    public DqScoredDataView(DqTransformer parent, IDataView input)
+    public DqScoredDataView(DefensiveQuantizationTransformer parent, IDataView input)
     {
         this.parent = parent;
         this.input = input;
@@ -34,7 +34,7 @@ internal sealed class DqScoredDataView : IDataView
         var needed = columnsNeeded.Select(c => c.Index).ToHashSet();
         bool score = needed.Contains(inputColumns) || needed.Contains(inputColumns + 1);
         var sourceColumns = needed.Where(i => i < inputColumns).Select(i => source.Schema[i]).ToList();
-        var pixelColumn = source.Schema[parent.IsImageInput(input.Schema) ? DqTransformer.PixelColumn : parent.Columns.Features];
+        var pixelColumn = source.Schema[parent.IsImageInput(input.Schema) ? DefensiveQuantizationTransformer.PixelColumn : parent.Columns.Features];
         if (score) sourceColumns.Add(pixelColumn);
         var cursor = source.GetRowCursor(sourceColumns.Distinct());
         return new Cursor(this, cursor, needed, score, pixelColumn);

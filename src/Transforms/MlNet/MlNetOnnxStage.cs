@@ -9,7 +9,7 @@ using Onnx;
 namespace DqMlNet.Transforms;
 
 /// <summary>
-/// How a <see cref="DqTransformer"/> is saved: ML.NET's model format is closed to third-party transformers, so the
+/// How a <see cref="DefensiveQuantizationTransformer"/> is saved: ML.NET's model format is closed to third-party transformers, so the
 /// stage saves itself as built-in, loadable stages that compute the same thing — [ExtractPixels for an MLImage input]
 /// → OnnxTransformer (the model's export wrapped to take the flat pixel column and return <c>Score</c> [K] and the
 /// arg-max index) → ValueMapping (index → the label's key values, as a key) → DropColumns. Plain
@@ -24,7 +24,7 @@ internal static class MlNetOnnxStage
     internal const string LabelsKey = "dqmlnet.mlnet.labels";
     internal const string ImageInputKey = "dqmlnet.mlnet.image_input";
 
-    public static void Save(MLContext ml, DqTransformer stage, ModelSaveContext ctx)
+    public static void Save(MLContext ml, DefensiveQuantizationTransformer stage, ModelSaveContext ctx)
     {
         var chain = Build(ml, stage, out var temp);
         try
@@ -38,7 +38,7 @@ internal static class MlNetOnnxStage
     }
 
     /// <summary>The stand-in chain (its ONNX file is <paramref name="tempFile"/>, which the caller deletes after saving).</summary>
-    private static TransformerChain<ITransformer> Build(MLContext ml, DqTransformer stage, out string tempFile)
+    private static TransformerChain<ITransformer> Build(MLContext ml, DefensiveQuantizationTransformer stage, out string tempFile)
     {
         // The input schema the stage was fitted against is not kept; rebuild a minimal one for fitting the stand-ins.
         var builder = new DataViewSchema.Builder();
@@ -54,7 +54,7 @@ internal static class MlNetOnnxStage
             var pixels = stage.PixelStage(view.Schema);
             transformers.Add(pixels);
             view = pixels.Transform(view);
-            onnxInput = DqTransformer.PixelColumn;
+            onnxInput = DefensiveQuantizationTransformer.PixelColumn;
         }
 
         tempFile = Path.Combine(Path.GetTempPath(), $"dqmlnet-{Guid.NewGuid():N}.onnx");
@@ -67,13 +67,13 @@ internal static class MlNetOnnxStage
         transformers.Add(mapping);
         view = mapping.Transform(view);
 
-        var drop = ml.Transforms.DropColumns(image ? new[] { ValueColumn, DqTransformer.PixelColumn } : new[] { ValueColumn }).Fit(view);
+        var drop = ml.Transforms.DropColumns(image ? new[] { ValueColumn, DefensiveQuantizationTransformer.PixelColumn } : new[] { ValueColumn }).Fit(view);
         transformers.Add(drop);
         return new TransformerChain<ITransformer>(transformers.ToArray());
     }
 
     /// <summary>The model's export, taking [1, C·H·W] and returning Score [K] and the arg-max index [1].</summary>
-    internal static ModelProto Wrap(DqTransformer stage, string inputName, bool imageInput)
+    internal static ModelProto Wrap(DefensiveQuantizationTransformer stage, string inputName, bool imageInput)
     {
         var model = OnnxModelLoader.ReadModel(stage.Scorer.Onnx);
         var graph = model.Graph;
@@ -172,7 +172,7 @@ internal static class MlNetOnnxStage
     }
 
     /// <summary>ValueToKey from the predicted label value to the label's keys (same key values, same order).</summary>
-    private static ITransformer MapIndexToLabel(MLContext ml, DqTransformer stage, IDataView view)
+    private static ITransformer MapIndexToLabel(MLContext ml, DefensiveQuantizationTransformer stage, IDataView view)
     {
         var labels = stage.Labels;
         var raw = labels.ValueType?.RawType;

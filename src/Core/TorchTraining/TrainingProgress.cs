@@ -1,4 +1,4 @@
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>A progress report: running means over the current epoch so far.</summary>
 /// <param name="Epoch">1-based epoch.</param>

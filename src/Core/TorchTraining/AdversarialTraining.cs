@@ -2,7 +2,7 @@ using DqMlNet.Attacks;
 using DqMlNet.Models;
 using static TorchSharp.torch;
 
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>Attack used to craft training examples.</summary>
 public enum AdversarialMethod

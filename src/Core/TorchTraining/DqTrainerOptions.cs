@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using DqMlNet.Lipschitz;
 
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>
 /// How to train (the model itself is described by a <see cref="Models.ModelSpec"/>). Defaults are the quickstart's

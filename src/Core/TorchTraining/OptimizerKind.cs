@@ -1,4 +1,4 @@
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>Optimizers the trainer offers.</summary>
 public enum OptimizerKind

@@ -1,4 +1,4 @@
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>Learning-rate schedules, evaluated once per epoch.</summary>
 public enum LearningRateSchedule

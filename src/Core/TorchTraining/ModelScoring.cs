@@ -2,7 +2,7 @@ using DqMlNet.Data;
 using DqMlNet.Models;
 using static TorchSharp.torch;
 
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>Batched inference helpers (eval mode, no gradients).</summary>
 public static class ModelScoring

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>Random crop with zero padding and random horizontal flip, drawn from a seeded <see cref="Random"/>.</summary>
 public static class Augmentation

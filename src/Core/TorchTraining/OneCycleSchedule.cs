@@ -1,4 +1,4 @@
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>
 /// A per-step learning-rate schedule in two linear phases — the one ML.NET's TorchSharp trainers build from

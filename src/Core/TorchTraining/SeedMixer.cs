@@ -1,4 +1,4 @@
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>
 /// Derives independent, reproducible seeds from a base seed and indices (SplitMix64). Unlike

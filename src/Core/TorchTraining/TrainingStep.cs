@@ -3,7 +3,7 @@ using DqMlNet.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>What one optimisation step measured.</summary>
 /// <param name="CrossEntropy">Cross-entropy of the batch (mixed with the adversarial one under adversarial training).</param>

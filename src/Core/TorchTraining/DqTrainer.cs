@@ -8,7 +8,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>
 /// Trains FP, VQ and DQ models: cross-entropy, plus (β/2)·Σ‖G − I‖²_F in DQ mode, quantization-aware through the

@@ -7,7 +7,7 @@ using DqMlNet.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>
 /// The trainer's per-epoch checkpoint: model spec, resume fingerprint, epochs done, history, model weights, optimizer

@@ -12,13 +12,13 @@ namespace DqMlNet.Transforms;
 /// <c>CreatePredictionEngine</c>, safe to use from several threads. <c>mlContext.Model.Save</c> stores it as an ONNX
 /// stage (see docs/mlnet.md); <see cref="DqModelFile.Load"/> restores this typed stage.
 /// </summary>
-public sealed class DqTransformer : ITransformer, IDisposable
+public sealed class DefensiveQuantizationTransformer : ITransformer, IDisposable
 {
     internal const string PixelColumn = "__dq_pixels__";
 
     private readonly MLContext ml;
 
-    internal DqTransformer(MLContext ml, DqModel model, DqLabelInfo labels, DqColumns columns, DataViewSchema.Column? imageColumn = null,
+    internal DefensiveQuantizationTransformer(MLContext ml, DqModel model, DqLabelInfo labels, DqColumns columns, DataViewSchema.Column? imageColumn = null,
         int batchSize = 256, byte[]? onnx = null)
     {
         if (imageColumn is { } image)

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using DqMlNet.Data;
 using static TorchSharp.torch;
 
-namespace DqMlNet.Training;
+namespace DqMlNet.TorchTraining;
 
 /// <summary>
 /// What besides the model spec determines a training run's weights, stored in its checkpoint: resuming under any

@@ -19,31 +19,31 @@ using Microsoft.ML;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 Console.OutputEncoding = Encoding.UTF8;
-var options = QuickstartOptions.Parse(args);
-if (options is null) return 2;
-
-var ui = new ConsoleUi(options.Plain);
-using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
+return QuickstartOptions.Invoke(args, options =>
 {
-    e.Cancel = true;
-    cancel.Cancel();
-};
-try
-{
-    return new Quickstart(options, ui).Run(cancel.Token);
-}
-catch (OperationCanceledException)
-{
-    ui.Error("cancelled.");
-    return 130;
-}
-catch (Exception ex)
-{
-    ui.Error($"the quickstart failed: {ex.Message}");
-    Console.Error.WriteLine(ex);
-    return 1;
-}
+    var ui = new ConsoleUi(options.Plain);
+    using var cancel = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        cancel.Cancel();
+    };
+    try
+    {
+        return new Quickstart(options, ui).Run(cancel.Token);
+    }
+    catch (OperationCanceledException)
+    {
+        ui.Error("cancelled.");
+        return 130;
+    }
+    catch (Exception ex)
+    {
+        ui.Error($"the quickstart failed: {ex.Message}");
+        Console.Error.WriteLine(ex);
+        return 1;
+    }
+});
 
 namespace DqMlNet.Samples.Quickstart
 {

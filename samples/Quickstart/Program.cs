@@ -21,6 +21,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 Console.OutputEncoding = Encoding.UTF8;
 var options = QuickstartOptions.Parse(args);
 if (options is null) return 2;
+DqMlNet.Runtime.DqRuntime.ConfigureProcess(threads: options.Threads, tuneMalloc: true); // process-wide tuning is the application's call
 
 var ui = new ConsoleUi(options.Plain);
 using var cancel = new CancellationTokenSource();

@@ -13,7 +13,7 @@ public static class DqRuntime
     /// Applies process-wide settings once, at the application's entry point, before any model is trained or evaluated.
     /// </summary>
     /// <param name="threads">
-    /// LibTorch intra-op threads for the whole process; null keeps LibTorch's default (one per core). Results are
+    /// LibTorch intra-op threads for the whole process; null leaves LibTorch alone (its default: one per core). Results are
     /// reproducible for a fixed seed and a fixed thread count, so fix it when numbers must match across runs.
     /// </param>
     /// <param name="tuneMalloc">
@@ -23,8 +23,10 @@ public static class DqRuntime
     /// <returns>What is in effect afterwards.</returns>
     public static ProcessConfiguration ConfigureProcess(int? threads = null, bool tuneMalloc = true)
     {
+        // LibTorch is touched (and its native library loaded) only when a thread count is asked for: a process that
+        // scores with ONNX Runtime alone keeps it unloaded.
         if (threads is int t) TorchRuntime.SetThreads(t);
         bool tuned = tuneMalloc && MallocTuning.Apply();
-        return new ProcessConfiguration(TorchRuntime.Threads, tuned);
+        return new ProcessConfiguration(threads is null ? null : TorchRuntime.Threads, tuned);
     }
 }

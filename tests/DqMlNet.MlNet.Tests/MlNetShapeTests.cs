@@ -93,14 +93,14 @@ public class MlNetShapeTests(FittedPipelineFixture fixture) : IClassFixture<Fitt
     public void TheStageIsAPredictionTransformerThatPermutationFeatureImportanceAccepts()
     {
         var ml = new MLContext(seed: 0);
-        var keyed = fixture.Model.First().Transform(ml.Data.LoadFromEnumerable(fixture.Test));
+        const int examples = 40;
+        var keyed = fixture.Model.First().Transform(ml.Data.LoadFromEnumerable(fixture.Test.Take(examples).ToList()));
         ISingleFeaturePredictionTransformer<DqModel> predictor = fixture.Stage;
         Assert.Equal("Features", predictor.FeatureColumnName);
         Assert.Equal(784, ((VectorDataViewType)predictor.FeatureColumnType).Size);
         Assert.Same(fixture.Stage.Model, predictor.Model);
 
-        const int examples = 40;
-        var importance = ml.MulticlassClassification.PermutationFeatureImportance(predictor, keyed, numberOfExamplesToUse: examples, permutationCount: 1);
+        var importance = ml.MulticlassClassification.PermutationFeatureImportance(predictor, keyed, permutationCount: 1);
         Assert.Equal(784, importance.Length);
         // A pixel with the same value in every example cannot change a prediction when permuted; the object's pixels do.
         var pixels = fixture.Test.Take(examples).Select(r => r.Features).ToList();

@@ -80,7 +80,7 @@ internal static class MachineSections
 
     /// <summary>
     /// The glibc malloc trap: re-runs the SmallCnn step probe as child processes with glibc's defaults
-    /// (DQMLNET_MALLOC_TUNING=0), with DqMlNet's default (<see cref="MallocTuning"/>: mallopt at start) and with
+    /// (DQMLNET_MALLOC_TUNING=0), with the tuning applications opt into (<see cref="DqRuntime.ConfigureProcess"/>: mallopt at start) and with
     /// MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ = 1e9 (round-robin) and compares step times and page faults.
     /// </summary>
     public static void MallocCheck(Results r, Settings s)

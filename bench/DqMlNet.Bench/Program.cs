@@ -26,9 +26,8 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     return 2;
 }
 
-// The product's default (DqTrainer and RobustnessEvaluator apply it); DQMLNET_MALLOC_TUNING=0 measures without it.
-MallocTuning.Apply();
-TorchRuntime.SetThreads(s.Threads);
+// What the samples and the CLI opt into at their entry points; DQMLNET_MALLOC_TUNING=0 measures without the allocator settings.
+DqRuntime.ConfigureProcess(threads: s.Threads, tuneMalloc: true);
 TorchSharp.torch.set_num_interop_threads(1);
 if (s.Child == "malloc-probe") return MachineSections.MallocProbe(s);
 if (s.Child == "memory") return MemoryChild.Child(s);

@@ -96,7 +96,7 @@ internal static class EvaluateCommand
             if (missing.Count > 0)
                 throw new InvalidDataException($"The model's classes ({string.Join(", ", stage.ClassNames)}) do not include {string.Join(", ", missing)}: it was not trained on Fashion-MNIST.");
             var view = CliData.KeyLabel(ml, stage.ClassNames).Fit(CliData.View(ml, test, stage.Columns.Features)).Transform(CliData.View(ml, test, stage.Columns.Features));
-            return ml.MulticlassClassification.EvaluateRobustness(stage, view, options, progress: progress).Report;
+            return ml.MulticlassClassification.EvaluateRobustness(stage, view, options: options, progress: progress).Report;
         }
         finally
         {

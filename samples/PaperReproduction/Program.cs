@@ -11,6 +11,9 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 Console.OutputEncoding = Encoding.UTF8;
 var options = ReproductionOptions.Parse(args);
 if (options is null) return args.Contains("--help") || args.Contains("-h") ? 0 : 2;
+// Process-wide tuning is the application's call: a fixed LibTorch thread count (same seed + same threads ⇒ same
+// numbers) and glibc settings that keep LibTorch's freed buffers mapped between steps.
+DqMlNet.Runtime.DqRuntime.ConfigureProcess(threads: options.Threads, tuneMalloc: true);
 
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>

@@ -21,6 +21,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 Console.OutputEncoding = Encoding.UTF8;
 return QuickstartOptions.Invoke(args, options =>
 {
+    DqMlNet.Runtime.DqRuntime.ConfigureProcess(threads: options.Threads, tuneMalloc: true); // process-wide tuning is the application's call
     var ui = new ConsoleUi(options.Plain);
     using var cancel = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) =>

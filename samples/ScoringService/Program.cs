@@ -14,6 +14,9 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+// Process-wide tuning is the application's call. The service scores with ONNX Runtime, so LibTorch's threads are left
+// alone (and its native library unloaded); the allocator settings keep batch buffers mapped between requests.
+DqMlNet.Runtime.DqRuntime.ConfigureProcess(threads: null, tuneMalloc: true);
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--model"] = "Model:Path", ["-m"] = "Model:Path" });
 var services = builder.Services;

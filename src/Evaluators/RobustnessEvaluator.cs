@@ -21,7 +21,6 @@ public sealed class RobustnessEvaluator
     {
         Options = options ?? new RobustnessOptions();
         Options.Validate();
-        Runtime.MallocTuning.Apply(); // attacks re-allocate batch-sized buffers every step, like training
     }
 
     /// <summary>What is run.</summary>

@@ -19,8 +19,21 @@ public sealed record RobustnessOptions
     /// <summary>Evaluate only the first this-many images (null: all).</summary>
     public int? Limit { get; init; }
 
-    /// <summary>Seed of every attack's randomness.</summary>
-    public long Seed { get; init; }
+    /// <summary>
+    /// Seed of every attack's randomness. When it is not set, <c>EvaluateRobustness</c> draws one from the caller's
+    /// MLContext (so <c>new MLContext(seed: s)</c> decides it, as it decides ML.NET's own trainers' randomness) and
+    /// <see cref="RobustnessEvaluator"/> uses 0. The report records the seed that ran.
+    /// </summary>
+    public long Seed
+    {
+        get => seed ?? 0;
+        init => seed = value;
+    }
+
+    /// <summary>Whether <see cref="Seed"/> was set (copies made with <c>with</c> keep it).</summary>
+    public bool HasSeed => seed is not null;
+
+    private readonly long? seed;
 
     /// <summary>ε of the FGSM perturbation used for per-layer error amplification (null: skip).</summary>
     public double? AmplificationEpsilon { get; init; } = 0.1;

@@ -1,6 +1,7 @@
 using DqMlNet.Models;
 using Microsoft.ML;
 using DqMlNet.Trainers;
+using DqMlNet.Transforms;
 
 // Catalog extensions live in Microsoft.ML, as ML.NET's own add-on packages put theirs: `using Microsoft.ML;` is all a
 // pipeline needs to find them.
@@ -18,7 +19,7 @@ public static class DefensiveQuantizationCatalog
     /// <param name="options">The options (checked and copied now).</param>
     public static DefensiveQuantizationEstimator DefensiveQuantize(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         DefensiveQuantizationEstimator.Options options) =>
-        new(CatalogEnvironment.Of(catalog), HelperContext(), options);
+        new(MlNetHost.Of(catalog, "mlContext.MulticlassClassification.Trainers.DefensiveQuantize"), options);
 
     /// <summary>Trains a DQ (or FP/VQ) image classifier with the common parameters.</summary>
     /// <param name="catalog">The multiclass trainers catalog.</param>
@@ -78,11 +79,4 @@ public static class DefensiveQuantizationCatalog
         ValidationSet = validationSet, Mode = mode, ActivationBits = activationBits, Beta = beta, MaxEpoch = maxEpoch, BatchSize = batchSize,
         ImageChannels = channels, ImageHeight = height, ImageWidth = width,
     };
-
-    /// <summary>
-    /// A context for the deterministic built-in transforms the stage composes. ML.NET gives an extension on a catalog no
-    /// public way to the caller's MLContext (only to the environment it wraps, see <see cref="CatalogEnvironment"/>), and
-    /// these transforms use no randomness, so a private context computes exactly what the caller's would.
-    /// </summary>
-    private static MLContext HelperContext() => new(seed: 0);
 }

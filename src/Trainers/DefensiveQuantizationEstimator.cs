@@ -18,26 +18,23 @@ namespace DqMlNet.Trainers;
 /// </summary>
 public sealed partial class DefensiveQuantizationEstimator : IEstimator<DefensiveQuantizationTransformer>
 {
-    private readonly IHostEnvironment environment;
-    private readonly MLContext ml;
+    private readonly MlNetHost ml;
     private readonly Options options;
 
     /// <summary>Creates the estimator; prefer <c>mlContext.DefensiveQuantize(options)</c>.</summary>
     /// <exception cref="ArgumentException">An option is invalid (the message names it as ML.NET does).</exception>
     public DefensiveQuantizationEstimator(MLContext ml, Options options)
-        : this(ml ?? throw new ArgumentNullException(nameof(ml)), ml, options)
+        : this(MlNetHost.Of(ml), options)
     {
     }
 
-    /// <param name="environment">Where messages go: the caller's context (or the environment it wraps).</param>
     /// <param name="ml">
-    /// A context for the built-in transforms the stage composes (pixel extraction, schema propagation, the ONNX stand-ins
-    /// of Save); all of them are deterministic, so any context computes the same thing.
+    /// The caller's context: messages go to its log, and the built-in transforms the stage composes (pixel extraction,
+    /// schema propagation, the ONNX stand-ins of Save) run in it.
     /// </param>
     /// <param name="options">The options; copied.</param>
-    internal DefensiveQuantizationEstimator(IHostEnvironment environment, MLContext ml, Options options)
+    internal DefensiveQuantizationEstimator(MlNetHost ml, Options options)
     {
-        this.environment = environment ?? throw new ArgumentNullException(nameof(environment));
         this.ml = ml ?? throw new ArgumentNullException(nameof(ml));
         ArgumentNullException.ThrowIfNull(options);
         OptionsValidation.Validate(options);
@@ -136,7 +133,7 @@ public sealed partial class DefensiveQuantizationEstimator : IEstimator<Defensiv
             Augment = o.Augment, Adversarial = o.Adversarial, Seed = o.Seed, Threads = o.Threads, Device = o.Device,
             CheckpointDirectory = o.CheckpointDirectory, ProgressInterval = o.ProgressInterval,
         };
-        using var log = new TrainingLog(environment, o.Progress);
+        using var log = new TrainingLog(ml.Environment, o.Progress);
         log.Info($"training {spec.Mode} {spec.Architecture} on {train.Count} {shape} images, {labels.Count} classes" +
                  (validation is null ? "" : $", validating on {validation.Count}"));
         var result = new DqTrainer(spec, trainerOptions).Fit(train, validation, log, cancellation);

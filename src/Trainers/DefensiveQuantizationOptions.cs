@@ -117,7 +117,10 @@ public sealed partial class DefensiveQuantizationEstimator
         /// <summary>"cpu", "cuda" or "cuda:N".</summary>
         public string Device = "cpu";
 
-        /// <summary>LibTorch threads (process-wide); null keeps the current setting.</summary>
+        /// <summary>
+        /// LibTorch threads, a process-wide setting applied at Fit because the caller asked for it; null (the default)
+        /// leaves the process as it is (see <c>DqRuntime.ConfigureProcess</c>).
+        /// </summary>
         public int? Threads;
 
         /// <summary>Receives progress every <see cref="ProgressInterval"/> batches and at each epoch's end (with the validation accuracy).</summary>

@@ -26,7 +26,7 @@ public class DeployedRobustnessTests
             Attacks = new[] { AttackEntry.Named("FGSM"), AttackEntry.Named("PGD", steps: 5), AttackEntry.Named("PGD-proxy", steps: 5), AttackEntry.Named("Square", squareQueries: 40) },
             Epsilons = new[] { 0.05, 0.1 }, Seed = 7, MaskingChecks = false, AmplificationEpsilon = 0.1,
         };
-        var fitted = ml.MulticlassClassification.EvaluateRobustness(model, test, options).Report;
+        var fitted = ml.MulticlassClassification.EvaluateRobustness(model, test, options: options).Report;
 
         var dir = TestData.TempDirectory();
         try
@@ -34,7 +34,7 @@ public class DeployedRobustnessTests
             var zip = Path.Combine(dir, "dq4.zip");
             ml.Model.Save(model, train.Schema, zip);
             var reloaded = DqModelFile.Load(ml, zip, out _);
-            var again = ml.MulticlassClassification.EvaluateRobustness(reloaded, test, options).Report;
+            var again = ml.MulticlassClassification.EvaluateRobustness(reloaded, test, options: options).Report;
 
             Assert.Equal(RobustnessReport.DeployedExport, fitted.Artifact);
             Assert.Equal(fitted.CleanAccuracy, again.CleanAccuracy);

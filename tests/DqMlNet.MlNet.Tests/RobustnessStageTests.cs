@@ -35,7 +35,7 @@ public class RobustnessStageTests
         foreach (var mode in new[] { TrainingMode.FullPrecision, TrainingMode.Defensive })
         {
             var (ml, model, test) = Train(mode);
-            var metrics = ml.MulticlassClassification.EvaluateRobustness(model, test, options);
+            var metrics = ml.MulticlassClassification.EvaluateRobustness(model, test, options: options);
             results[mode] = metrics;
             Assert.Equal(metrics.Clean.MicroAccuracy, metrics.Report.CleanAccuracy, 6);
             Assert.True(metrics.RobustAccuracy("PGD-10", 0.1) < metrics.Report.CleanAccuracy);
@@ -45,7 +45,7 @@ public class RobustnessStageTests
             var stage = ((IEnumerable<ITransformer>)model).OfType<DefensiveQuantizationTransformer>().Single();
             var keyed = ((IEnumerable<ITransformer>)model).First().Transform(test); // the pipeline's own label mapping
             var attack = new Pgd(0.1, 10) { Seed = 7 };
-            var adversarial = ml.Transforms.Adversarial(stage, attack).Transform(keyed);
+            var adversarial = ml.Transforms.Adversarial(stage, attack).Fit(keyed).Transform(keyed);
             var robust = ml.MulticlassClassification.Evaluate(stage.Transform(adversarial));
             Assert.Equal(metrics.RobustAccuracy("PGD-10", 0.1)!.Value, robust.MicroAccuracy, 6);
         }
@@ -54,9 +54,16 @@ public class RobustnessStageTests
         var dir = TestData.TempDirectory();
         try
         {
-            results[TrainingMode.Defensive].WriteReport(dir, "dq4");
-            Assert.True(File.Exists(Path.Combine(dir, "dq4.robustness.json")));
-            Assert.Contains("PGD-10", File.ReadAllText(Path.Combine(dir, "dq4.robustness.md")));
+            var files = RobustnessReportWriter.Write(results[TrainingMode.Defensive], dir, "dq4");
+            Assert.Equal(Path.Combine(dir, "dq4.robustness.json"), files.Json);
+            Assert.Equal(results[TrainingMode.Defensive].Report.WorstCaseAccuracy(0.1), ReportWriter.ReadJson(files.Json).WorstCaseAccuracy(0.1));
+            Assert.Contains("PGD-10", File.ReadAllText(files.Markdown));
+            // An existing report is never replaced unasked; with overwrite it is.
+            File.WriteAllText(files.Markdown, "mine");
+            Assert.Throws<IOException>(() => RobustnessReportWriter.Write(results[TrainingMode.FullPrecision], dir, "dq4"));
+            Assert.Equal("mine", File.ReadAllText(files.Markdown));
+            RobustnessReportWriter.Write(results[TrainingMode.FullPrecision], dir, "dq4", overwrite: true);
+            Assert.Contains("PGD-10", File.ReadAllText(files.Markdown));
         }
         finally
         {

@@ -167,14 +167,14 @@ public sealed class HostileModelFileTests : IDisposable
         model.MetadataProps.Add(new StringStringEntryProto { Key = MlNetOnnxStage.LabelsKey, Value = "{\"ValueType\":\"\",\"Values\":[\"0\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]}" });
         model.MetadataProps.Remove(model.MetadataProps.Single(p => p.Key == missing));
         var schema = new DataViewSchema.Builder().ToSchema();
-        var ex = Assert.Throws<InvalidDataException>(() => DqModelFile.Restore(new MLContext(1), model, schema, "m.zip"));
+        var ex = Assert.Throws<InvalidDataException>(() => DqModelFile.Restore(MlNetHost.Of(new MLContext(1)), model, schema, "m.zip"));
         Assert.Contains("'m.zip'", ex.Message);
         Assert.Contains($"'{missing}'", ex.Message);
 
         // Present but null (JSON "null") is the same typed error, not a NullReferenceException.
         var nulled = Export(quantizeWeights: true);
         nulled.MetadataProps.Add(new StringStringEntryProto { Key = MlNetOnnxStage.ColumnsKey, Value = "null" });
-        Assert.Contains(MlNetOnnxStage.ColumnsKey, Assert.Throws<InvalidDataException>(() => DqModelFile.Restore(new MLContext(1), nulled, schema, "m.zip")).Message);
+        Assert.Contains(MlNetOnnxStage.ColumnsKey, Assert.Throws<InvalidDataException>(() => DqModelFile.Restore(MlNetHost.Of(new MLContext(1)), nulled, schema, "m.zip")).Message);
     }
 
     [Fact]

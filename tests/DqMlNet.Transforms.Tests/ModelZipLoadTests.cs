@@ -32,7 +32,7 @@ public sealed class ModelZipLoadTests : IDisposable
     {
         manual_seed(7);
         var model = ModelFactory.Create(TestData.Spec(Architecture.SmallCnn, TrainingMode.Vanilla));
-        var stage = new DefensiveQuantizationTransformer(ml, model, DqLabelInfo.FromClassNames(FashionMnist.ClassNames), new DqColumns());
+        var stage = new DefensiveQuantizationTransformer(MlNetHost.Of(ml), model, DqLabelInfo.FromClassNames(FashionMnist.ClassNames), new DqColumns());
         using var test = TestData.Load(DatasetSplit.Test, limit: 8);
         var rows = Enumerable.Range(0, test.Count).Select(i => new Row { Features = test.Images[i].flatten().data<float>().ToArray() }).ToList();
         var data = ml.Data.LoadFromEnumerable(rows);

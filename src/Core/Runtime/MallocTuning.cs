@@ -7,7 +7,9 @@ namespace DqMlNet.Runtime;
 /// multi-megabyte activation buffers; with glibc's defaults the freed top of the heap is handed back to the kernel and
 /// the next step page-faults it in again (the bench measured ~14,000 minor faults and 1.4× the time per DQ step on
 /// SmallCnn). Raising the trim threshold and fixing the mmap threshold keeps those pages mapped: the same effect as
-/// running with <c>MALLOC_TRIM_THRESHOLD_</c>/<c>MALLOC_MMAP_THRESHOLD_</c>, applied for the user by default.
+/// running with <c>MALLOC_TRIM_THRESHOLD_</c>/<c>MALLOC_MMAP_THRESHOLD_</c>. It changes the allocator of the whole process,
+/// so the library never applies it by itself: an application opts in at its entry point with
+/// <see cref="DqRuntime.ConfigureProcess"/>.
 /// </summary>
 public static class MallocTuning
 {

@@ -49,7 +49,7 @@ public sealed class DqTrainer
         ArgumentNullException.ThrowIfNull(train);
         CheckData(train, nameof(train));
         if (validation is not null) CheckData(validation, nameof(validation));
-        MallocTuning.Apply();
+        // Only a thread count the caller named is applied; process-wide tuning is the application's call (DqRuntime).
         if (Options.Threads is int threads) TorchRuntime.SetThreads(threads);
         var device = TorchRuntime.ParseDevice(Options.Device);
 

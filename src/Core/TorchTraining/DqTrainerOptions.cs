@@ -63,7 +63,10 @@ public sealed record DqTrainerOptions
     /// <summary>Seed of weight initialisation, shuffling and augmentation. Same seed + same threads ⇒ identical weights.</summary>
     public int Seed { get; init; }
 
-    /// <summary>LibTorch intra-op threads (process-wide); null keeps the current setting.</summary>
+    /// <summary>
+    /// LibTorch intra-op threads, a process-wide setting applied when training starts because the caller asked for it;
+    /// null (the default) leaves the process as it is (see <c>DqRuntime.ConfigureProcess</c>).
+    /// </summary>
     public int? Threads { get; init; }
 
     /// <summary>"cpu", "cuda" or "cuda:N".</summary>

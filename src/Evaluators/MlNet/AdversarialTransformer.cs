@@ -7,34 +7,43 @@ using static TorchSharp.torch;
 namespace DqMlNet.Evaluators;
 
 /// <summary>
-/// Replaces the pixel column with adversarial examples crafted against a fitted DQ stage (judged on its deployed ONNX
-/// Runtime model, gradients from the export's differentiable twin). The attack runs when <see cref="Transform"/> is called, in
-/// batches of <see cref="BatchSize"/> with the attack's seed, so the result matches <c>EvaluateRobustness</c> for the
+/// The fitted attack stage (<see cref="AdversarialEstimator"/>): replaces the pixel column the DQ stage reads with
+/// adversarial examples crafted against that stage (judged on its deployed ONNX Runtime model, gradients from the
+/// export's differentiable twin). Its input is either what the DQ stage reads (the pixel column and the key label, e.g.
+/// the output of the fitted pipeline itself) or the fitted pipeline's own input, in which case the transforms before the
+/// DQ stage run first, so the pipeline's own pixel extraction and label mapping are used. The output is that view with
+/// the pixel column replaced; score it with <see cref="Target"/>. The attack runs when <see cref="Transform"/> is called,
+/// in batches of <see cref="BatchSize"/> with the attack's seed, so the result matches <c>EvaluateRobustness</c> for the
 /// same attack and seed. Other columns pass through.
 /// </summary>
 public sealed class AdversarialTransformer : ITransformer
 {
-    private readonly MLContext ml;
+    private readonly MlNetHost ml;
+    private readonly IReadOnlyList<ITransformer> prefix;
 
-    internal AdversarialTransformer(MLContext ml, DefensiveQuantizationTransformer target, Attack attack, string featureColumn, string labelColumn, int batchSize)
+    internal AdversarialTransformer(MlNetHost ml, ITransformer model, Attack attack, string labelColumn, int batchSize)
     {
+        ArgumentNullException.ThrowIfNull(attack);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be at least 1.");
         this.ml = ml;
-        Target = target;
+        (Target, prefix) = PipelineParts.Locate(model);
+        Model = model;
         Attack = attack;
-        FeatureColumn = featureColumn;
         LabelColumn = labelColumn;
         BatchSize = batchSize;
     }
 
-    /// <summary>The stage attacked.</summary>
+    /// <summary>The fitted model passed in: the DQ stage itself or a pipeline containing it.</summary>
+    public ITransformer Model { get; }
+
+    /// <summary>The DQ stage attacked (found inside <see cref="Model"/>).</summary>
     public DefensiveQuantizationTransformer Target { get; }
 
     /// <summary>The attack.</summary>
     public Attack Attack { get; }
 
-    /// <summary>The pixel column replaced.</summary>
-    public string FeatureColumn { get; }
+    /// <summary>The pixel column replaced: the column the DQ stage reads.</summary>
+    public string FeatureColumn => Target.Columns.Features;
 
     /// <summary>The key label column the attack moves away from.</summary>
     public string LabelColumn { get; }
@@ -45,23 +54,39 @@ public sealed class AdversarialTransformer : ITransformer
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;
 
+    /// <summary>Whether <paramref name="schema"/> already holds what the DQ stage reads (pixels and key label).</summary>
+    internal static bool ReadsDirectly(DefensiveQuantizationTransformer target, string labelColumn, DataViewSchema schema) =>
+        schema.GetColumnOrNull(target.Columns.Features)?.Type is VectorDataViewType { ItemType: NumberDataViewType } &&
+        schema.GetColumnOrNull(labelColumn)?.Type is KeyDataViewType;
+
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
-        var column = inputSchema.GetColumnOrNull(FeatureColumn)
-            ?? throw new ArgumentException($"Input column '{FeatureColumn}' is missing; the attack stage replaces the pixel column the model reads.", nameof(inputSchema));
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        if (!ReadsDirectly(Target, LabelColumn, inputSchema) && prefix.Count > 0)
+            inputSchema = prefix.Aggregate(inputSchema, (schema, t) => t.GetOutputSchema(schema));
+        return Check(inputSchema);
+    }
+
+    private DataViewSchema Check(DataViewSchema schema)
+    {
+        var column = schema.GetColumnOrNull(FeatureColumn)
+            ?? throw new ArgumentException($"Input column '{FeatureColumn}' is missing; the attack stage replaces the pixel column the DQ stage reads. " +
+                                           "Pass the data the fitted pipeline reads, or the view that enters its DQ stage.", "inputSchema");
         if (column.Type is not VectorDataViewType { ItemType: NumberDataViewType } v || v.ItemType != NumberDataViewType.Single)
             throw new ArgumentException($"Column '{FeatureColumn}' is {column.Type}; the attack stage works on pixel vectors (Vector<Single>). " +
-                                        "Apply ExtractPixels before the DQ stage to attack image pipelines.", nameof(inputSchema));
-        if (inputSchema.GetColumnOrNull(LabelColumn)?.Type is not KeyDataViewType)
-            throw new ArgumentException($"Label column '{LabelColumn}' must exist and be a key (MapValueToKey).", nameof(inputSchema));
-        return inputSchema;
+                                        "Apply ExtractPixels before the DQ stage to attack image pipelines.", "inputSchema");
+        if (schema.GetColumnOrNull(LabelColumn)?.Type is not KeyDataViewType)
+            throw new ArgumentException($"Label column '{LabelColumn}' must exist and be a key (MapValueToKey, as the fitted pipeline maps it).", "inputSchema");
+        return schema;
     }
 
     /// <inheritdoc />
     public IDataView Transform(IDataView input)
     {
-        GetOutputSchema(input.Schema);
+        ArgumentNullException.ThrowIfNull(input);
+        if (!ReadsDirectly(Target, LabelColumn, input.Schema)) input = PipelineParts.Apply(prefix, input);
+        Check(input.Schema);
         var spec = Target.Model.Spec;
         using var data = DataViewReader.Read(ml, input, FeatureColumn, LabelColumn, spec.Channels, spec.Height, spec.Width, Target.Labels, "attacked data");
         using var deployed = DeployedModel.FromStage(Target);

@@ -2,7 +2,10 @@ using Microsoft.ML.Data;
 
 namespace DqMlNet.Evaluators;
 
-/// <summary>Robustness next to accuracy: ML.NET's clean multiclass metrics and the robustness report of the same data.</summary>
+/// <summary>
+/// Robustness next to accuracy: ML.NET's clean multiclass metrics and the robustness report of the same data. Plain
+/// data, like <see cref="MulticlassClassificationMetrics"/>; <see cref="RobustnessReportWriter"/> writes it to files.
+/// </summary>
 /// <param name="Clean">The usual metrics of the clean data (as <c>MulticlassClassification.Evaluate</c> returns them).</param>
 /// <param name="Report">Per-attack robust accuracy, worst case, error amplification, spectral norms, warnings.</param>
 public sealed record RobustnessMetrics(MulticlassClassificationMetrics Clean, RobustnessReport Report)
@@ -12,12 +15,4 @@ public sealed record RobustnessMetrics(MulticlassClassificationMetrics Clean, Ro
 
     /// <summary>Worst case over the suite at ε, or null.</summary>
     public double? WorstCaseAccuracy(double epsilon) => Report.WorstCaseAccuracy(epsilon);
-
-    /// <summary>Writes <c>{name}.robustness.json</c> and <c>{name}.robustness.md</c> into <paramref name="directory"/>.</summary>
-    public void WriteReport(string directory, string name)
-    {
-        Directory.CreateDirectory(directory);
-        ReportWriter.WriteJson(Report, Path.Combine(directory, name + ".robustness.json"));
-        ReportWriter.WriteMarkdown(Report, Path.Combine(directory, name + ".robustness.md"));
-    }
 }

@@ -60,7 +60,7 @@ public static class DatasetCatalog
                     $"{DataLimits.MaxImagePixels:N0} pixels (DataLimits.MaxImagePixels, environment variable DQMLNET_MAX_IMAGE_PIXELS). " +
                     "Remove or resize the file.");
         }
-        return new MLContext().Data.LoadFromEnumerable(rows);
+        return catalog.LoadFromEnumerable(rows); // the caller's context, as mlContext.Data.LoadFromEnumerable
     }
 
     private static IDataView FromDataset(DataOperationsCatalog catalog, ImageDataset data)
@@ -77,7 +77,7 @@ public static class DatasetCatalog
             definition[nameof(PixelRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, data.Channels, data.Height, data.Width);
             // Rows are produced lazily from one pixel array: no per-row copies are kept.
             var rows = Enumerable.Range(0, labels.Length).Select(i => new PixelRow { Features = pixels.AsSpan(i * perImage, perImage).ToArray(), Label = names[(int)labels[i]] });
-            return new MLContext().Data.LoadFromEnumerable(rows, definition);
+            return catalog.LoadFromEnumerable(rows, definition);
         }
     }
 

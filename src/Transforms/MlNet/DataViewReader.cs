@@ -8,7 +8,7 @@ namespace DqMlNet.Transforms;
 /// <summary>Reads an ML.NET view's pixel and key-label columns into an <see cref="ImageDataset"/>, with clear errors for bad rows.</summary>
 internal static class DataViewReader
 {
-    public static ImageDataset Read(MLContext ml, IDataView data, string featureColumn, string labelColumnName, int channels, int height, int width,
+    public static ImageDataset Read(MlNetHost ml, IDataView data, string featureColumn, string labelColumnName, int channels, int height, int width,
         DqLabelInfo labels, string what)
     {
         var o = (FeatureColumnName: featureColumn, LabelColumnName: labelColumnName, ImageChannels: channels, ImageHeight: height, ImageWidth: width);

@@ -10,15 +10,17 @@ namespace DqMlNet.Transforms;
 /// probabilities with slot names) and <c>PredictedLabel</c> (a key with the label's key values), as ML.NET's
 /// multiclass trainers do. Lazy and batched (a view of millions of rows is never materialised), usable by
 /// <c>CreatePredictionEngine</c>, safe to use from several threads. <c>mlContext.Model.Save</c> stores it as an ONNX
-/// stage (see docs/mlnet.md); <see cref="DqModelFile.Load"/> restores this typed stage.
+/// stage (see docs/mlnet.md); <see cref="DqModelFile.Load"/> restores this typed stage. It is a prediction transformer
+/// (<see cref="ISingleFeaturePredictionTransformer{TModel}"/> of <see cref="DqModel"/>), so ML.NET tooling that takes one,
+/// such as <c>MulticlassClassification.PermutationFeatureImportance</c>, accepts it.
 /// </summary>
-public sealed class DefensiveQuantizationTransformer : ITransformer, IDisposable
+public sealed class DefensiveQuantizationTransformer : ISingleFeaturePredictionTransformer<DqModel>, IDisposable
 {
     internal const string PixelColumn = "__dq_pixels__";
 
-    private readonly MLContext ml;
+    private readonly MlNetHost ml;
 
-    internal DefensiveQuantizationTransformer(MLContext ml, DqModel model, DqLabelInfo labels, DqColumns columns, DataViewSchema.Column? imageColumn = null,
+    internal DefensiveQuantizationTransformer(MlNetHost ml, DqModel model, DqLabelInfo labels, DqColumns columns, DataViewSchema.Column? imageColumn = null,
         int batchSize = 256, byte[]? onnx = null)
     {
         if (imageColumn is { } image)
@@ -54,6 +56,16 @@ public sealed class DefensiveQuantizationTransformer : ITransformer, IDisposable
 
     /// <summary>For an MLImage input: a schema holding just that column (what the saved pixel extractor is fitted on).</summary>
     internal DataViewSchema? ImageInputSchema { get; }
+
+    /// <summary>The input column the model reads (<see cref="DqColumns.Features"/>).</summary>
+    public string FeatureColumnName => Columns.Features;
+
+    /// <summary>
+    /// The input column's type: the MLImage type it was fitted on, or Vector&lt;Single, C, H, W&gt; of pixels in [0, 1]
+    /// (a flat vector of the same size is accepted too).
+    /// </summary>
+    public DataViewType FeatureColumnType => ImageInputSchema is { } image ? image[0].Type
+        : new VectorDataViewType(NumberDataViewType.Single, Model.Spec.Channels, Model.Spec.Height, Model.Spec.Width);
 
     /// <summary>Class names in key order.</summary>
     public IReadOnlyList<string> ClassNames => Labels.ClassNames;

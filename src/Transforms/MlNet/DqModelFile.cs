@@ -44,13 +44,13 @@ public static class DqModelFile
 
         var elements = chain.ToList();
         // A file saved from a lone DQ stage holds just its stand-in chain: the whole chain is the stage.
-        if (stages.Keys.Any(k => k < 0)) return Restore(ml, stages[-1], inputSchema, path);
+        if (stages.Keys.Any(k => k < 0)) return Restore(MlNetHost.Of(ml), stages[-1], inputSchema, path);
 
         var schema = inputSchema;
         var result = new List<ITransformer>();
         for (int i = 0; i < elements.Count; i++)
         {
-            var element = stages.TryGetValue(i, out var proto) ? Restore(ml, proto, schema, path) : elements[i];
+            var element = stages.TryGetValue(i, out var proto) ? Restore(MlNetHost.Of(ml), proto, schema, path) : elements[i];
             result.Add(element);
             try
             {
@@ -139,7 +139,7 @@ public static class DqModelFile
         e is not (OutOfMemoryException or OperationCanceledException or UnauthorizedAccessException)
         && (e is not IOException || e is EndOfStreamException or FileNotFoundException or FileLoadException);
 
-    internal static DefensiveQuantizationTransformer Restore(MLContext ml, ModelProto wrapped, DataViewSchema inputSchema, string path)
+    internal static DefensiveQuantizationTransformer Restore(MlNetHost ml, ModelProto wrapped, DataViewSchema inputSchema, string path)
     {
         var meta = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var p in wrapped.MetadataProps) meta[p.Key] = p.Value;

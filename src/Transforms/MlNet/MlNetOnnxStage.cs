@@ -24,7 +24,7 @@ internal static class MlNetOnnxStage
     internal const string LabelsKey = "dqmlnet.mlnet.labels";
     internal const string ImageInputKey = "dqmlnet.mlnet.image_input";
 
-    public static void Save(MLContext ml, DefensiveQuantizationTransformer stage, ModelSaveContext ctx)
+    public static void Save(MlNetHost ml, DefensiveQuantizationTransformer stage, ModelSaveContext ctx)
     {
         var chain = Build(ml, stage, out var temp);
         try
@@ -38,7 +38,7 @@ internal static class MlNetOnnxStage
     }
 
     /// <summary>The stand-in chain (its ONNX file is <paramref name="tempFile"/>, which the caller deletes after saving).</summary>
-    private static TransformerChain<ITransformer> Build(MLContext ml, DefensiveQuantizationTransformer stage, out string tempFile)
+    private static TransformerChain<ITransformer> Build(MlNetHost ml, DefensiveQuantizationTransformer stage, out string tempFile)
     {
         // The input schema the stage was fitted against is not kept; rebuild a minimal one for fitting the stand-ins.
         var builder = new DataViewSchema.Builder();
@@ -172,7 +172,7 @@ internal static class MlNetOnnxStage
     }
 
     /// <summary>ValueToKey from the predicted label value to the label's keys (same key values, same order).</summary>
-    private static ITransformer MapIndexToLabel(MLContext ml, DefensiveQuantizationTransformer stage, IDataView view)
+    private static ITransformer MapIndexToLabel(MlNetHost ml, DefensiveQuantizationTransformer stage, IDataView view)
     {
         var labels = stage.Labels;
         var raw = labels.ValueType?.RawType;
@@ -183,7 +183,7 @@ internal static class MlNetOnnxStage
         return (ITransformer)method.Invoke(null, new object[] { ml, view, stage.Columns.PredictedLabel, labels.Values! })!;
     }
 
-    private static ITransformer KeyMap<T>(MLContext ml, IDataView view, string output, T[] values)
+    private static ITransformer KeyMap<T>(MlNetHost ml, IDataView view, string output, T[] values)
     {
         var definition = Microsoft.ML.Data.SchemaDefinition.Create(typeof(ValueRow<T>));
         definition[0].ColumnName = ValueColumn;

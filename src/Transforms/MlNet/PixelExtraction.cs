@@ -9,7 +9,7 @@ namespace DqMlNet.Transforms;
 /// </summary>
 internal static class PixelExtraction
 {
-    public static ImagePixelExtractingEstimator Estimator(MLContext ml, string output, string input, int channels) =>
+    public static ImagePixelExtractingEstimator Estimator(MlNetHost ml, string output, string input, int channels) =>
         ml.Transforms.ExtractPixels(output, input,
             colorsToExtract: channels == 1 ? ImagePixelExtractingEstimator.ColorBits.Red : ImagePixelExtractingEstimator.ColorBits.Rgb,
             orderOfExtraction: ImagePixelExtractingEstimator.ColorsOrder.ARGB, interleavePixelColors: false, scaleImage: 1f / 255);

@@ -104,32 +104,31 @@ namespace DqMlNet.Samples.Quickstart
             foreach (var run in runs)
             {
                 ui.Heading($"{run.Label}: {RobustnessEvaluator.Describe(run.Spec)}{(run.Beta > 0 ? $", β = {run.Beta}" : "")}");
-                using var fitted = TrainModel(ml, run, trainView, cancellationToken);
-                var model = fitted.LastTransformer.Model;
                 var zipPath = Path.Combine(output, $"{run.Name}.zip");
-                SaveZip(ml, fitted, trainView.Schema, zipPath);
-                var metrics = ml.MulticlassClassification.Evaluate(fitted.Transform(testView));
-                run.MlNetAccuracy = metrics.MicroAccuracy;
-                run.MlNetLogLoss = metrics.LogLoss;
-                run.CleanAccuracy = ModelScoring.Accuracy(model, test);
-                run.Orthogonality = model.WeightLayers.Sum(l => LipschitzRegularizer.OrthogonalityPenalty(l.Weight).item<float>());
-                ui.Line($"{run.Label}: clean accuracy {run.CleanAccuracy:P2} ({test.Count} images), trained in {run.TrainTime.TotalSeconds:F0} s");
-                ui.Line($"{run.Label}: saved {Path.GetFileName(zipPath)}; ML.NET Evaluate on the fitted pipeline: micro-accuracy " +
-                        $"{metrics.MicroAccuracy:P2}, log-loss {metrics.LogLoss:F3}");
                 var written = new List<string> { zipPath };
-                if (options.Onnx) written.Add(ExportOnnx(run, model, test, evalCount, output));
-                Evaluate(run, model, test, cancellationToken);
-                EvaluateDeployed(ml, run, zipPath, test, cancellationToken);
-                var jsonPath = Path.Combine(output, $"{run.Name}.robustness.json");
-                ReportWriter.WriteJson(run.Report!, jsonPath);
-                var deployedPath = Path.Combine(output, $"{run.Name}.deployed.robustness.json");
-                ReportWriter.WriteJson(run.Deployed!, deployedPath);
-                written.Add(jsonPath);
-                written.Add(deployedPath);
+                using (var fitted = TrainModel(ml, run, trainView, cancellationToken))
+                {
+                    // What users ship: the fitted pipeline saved with ML.NET's own Model.Save (atomically: a failed save
+                    // leaves an older file intact).
+                    AtomicFile.Write(zipPath, stream => ml.Model.Save(fitted.Chain, trainView.Schema, stream), overwrite: true);
+                    var model = fitted.LastTransformer.Model;
+                    run.CleanAccuracy = ModelScoring.Accuracy(model, test);
+                    run.Orthogonality = model.WeightLayers.Sum(l => LipschitzRegularizer.OrthogonalityPenalty(l.Weight).item<float>());
+                    ui.Line($"{run.Label}: clean accuracy {run.CleanAccuracy:P2} ({test.Count} images, float model), trained in " +
+                            $"{run.TrainTime.TotalSeconds:F0} s; saved {Path.GetFileName(zipPath)}");
+                    if (options.Onnx) written.Add(ExportOnnx(run, model, test, evalCount, output));
+                    EvaluateFloat(run, model, test, cancellationToken);
+                }
+                var metrics = EvaluateSaved(ml, run, zipPath, testView, cancellationToken);
+                foreach (var report in new[] { RobustnessReportWriter.Write(metrics, output, $"{run.Name}.deployed", overwrite: true),
+                                               RobustnessReportWriter.Write(run.Report!, output, run.Name, overwrite: true) })
+                    written.AddRange(new[] { report.Json, report.Markdown });
                 run.Files = written;
+                ui.Line($"{run.Label}: ML.NET Evaluate of the saved zip: micro-accuracy {metrics.Clean.MicroAccuracy:P2}, log-loss {metrics.Clean.LogLoss:F3}");
                 ui.Line($"{run.Label}: " + string.Join(", ", options.SuiteEpsilons.Select(e =>
-                    $"{Label(run.Deployed!, e)} {Percent(run.Deployed!.WorstCaseAccuracy(e))} deployed (ONNX) / " +
-                    $"{Percent(run.Report!.WorstCaseAccuracy(e))} float at ε = {e}")) + $" (evaluated in {run.EvalTime.TotalSeconds:F0} s)");
+                    $"{Label(run.Deployed!, e)} {Percent(run.Deployed!.WorstCaseAccuracy(e))} deployed (ONNX)" +
+                    (run.Spec.IsQuantized ? $" / {Percent(run.Report!.WorstCaseAccuracy(e))} float" : "") + $" at ε = {e}")) +
+                    $" (evaluated in {run.EvalTime.TotalSeconds:F0} s)");
             }
 
             var models = runs.Select(r => (r.Label, r.Report!)).ToList();
@@ -177,10 +176,6 @@ namespace DqMlNet.Samples.Quickstart
             return new FittedPipeline(fitted);
         }
 
-        /// <summary>Saves the fitted pipeline as an ML.NET zip (atomically: a failed save leaves an older file intact).</summary>
-        private static void SaveZip(MLContext ml, FittedPipeline fitted, DataViewSchema inputSchema, string path) =>
-            AtomicFile.Write(path, stream => ml.Model.Save(fitted.Chain, inputSchema, stream));
-
         private string ExportOnnx(ModelRun run, DqModel model, ImageDataset test, int evalCount, string output)
         {
             var path = Path.Combine(output, $"{run.Name}.onnx");
@@ -213,32 +208,44 @@ namespace DqMlNet.Samples.Quickstart
         }
 
         /// <summary>
-        /// The suite on what ships: the saved zip loaded back (its DQ stage holds the ONNX export), every verdict from ONNX
-        /// Runtime, every gradient from the export's differentiable twin (int8 weights, folded BatchNorm, activation grid).
+        /// The suite on what ships, through the public API: the saved zip loaded with ML.NET's <c>Model.Load</c> and
+        /// evaluated with <c>EvaluateRobustness</c> (ML.NET's clean metrics on every test image, and the attacks on the
+        /// stage's deployed export: every verdict from ONNX Runtime, every gradient from the export's differentiable twin).
         /// </summary>
-        private void EvaluateDeployed(MLContext ml, ModelRun run, string zipPath, ImageDataset test, CancellationToken cancellationToken)
+        private RobustnessMetrics EvaluateSaved(MLContext ml, ModelRun run, string zipPath, IDataView testView, CancellationToken cancellationToken)
         {
-            var loaded = DqModelFile.Load(ml, zipPath, out _);
-            var stage = ((IEnumerable<ITransformer>)loaded).OfType<DefensiveQuantizationTransformer>().Single();
+            var loaded = ml.Model.Load(zipPath, out _);
             try
             {
-                using var deployed = DeployedModel.FromStage(stage);
-                string description = RobustnessEvaluator.Describe(deployed.Spec) + (run.Beta > 0 ? $", β = {run.Beta}" : "");
                 var clock = Stopwatch.StartNew();
-                run.Deployed = ui.Stage($"{run.Label} attack the deployed ONNX", update => new RobustnessEvaluator(new RobustnessOptions
-                {
-                    Attacks = Suite(deployed.Spec.IsQuantized), Epsilons = options.SuiteEpsilons, Limit = options.EvalLimit, Seed = options.Seed,
-                    AmplificationEpsilon = null, MaskingChecks = false, ModelDescription = description, Cascade = true,
-                }).Evaluate(deployed, test, new EvaluationReporter(update, 0, 1), cancellationToken));
+                var metrics = ui.Stage($"{run.Label} attack the saved zip (deployed ONNX)", update => ml.MulticlassClassification.EvaluateRobustness(
+                    loaded, testView, options: new RobustnessOptions
+                    {
+                        Attacks = Suite(run.Spec.IsQuantized), Epsilons = options.SuiteEpsilons, Limit = options.EvalLimit, Seed = options.Seed,
+                        AmplificationEpsilon = null, MaskingChecks = false, Cascade = true,
+                        ModelDescription = RobustnessEvaluator.Describe(run.Spec) + (run.Beta > 0 ? $", β = {run.Beta}" : ""),
+                    }, progress: new EvaluationReporter(update, 0, 1), cancellationToken: cancellationToken));
                 run.EvalTime += clock.Elapsed;
+                run.Deployed = metrics.Report;
+                run.MlNetAccuracy = metrics.Clean.MicroAccuracy;
+                run.MlNetLogLoss = metrics.Clean.LogLoss;
+                return metrics;
             }
             finally
             {
-                stage.Dispose();
+                // ML.NET's chain disposes the transformers it holds (the stage's TorchSharp model and ONNX session).
+                if (loaded is IDisposable disposable) disposable.Dispose();
+                else foreach (var stage in ((IEnumerable<ITransformer>)loaded).OfType<IDisposable>()) stage.Dispose();
             }
         }
 
-        private void Evaluate(ModelRun run, DqModel model, ImageDataset test, CancellationToken cancellationToken)
+        /// <summary>
+        /// The float TorchSharp model beside the deployed one: FGSM and PGD on every image at every ε (per-attack numbers,
+        /// masking checks, error amplification), then, for the quantized models, the worst-case suite at the suite's ε.
+        /// FP's export is its own float graph, so its deployed worst case already describes the float model and the
+        /// suite is not run twice.
+        /// </summary>
+        private void EvaluateFloat(ModelRun run, DqModel model, ImageDataset test, CancellationToken cancellationToken)
         {
             var quick = AttackSuites.Quick(options.PgdSteps);
             var suite = Suite(model.Spec.IsQuantized);
@@ -252,7 +259,8 @@ namespace DqMlNet.Samples.Quickstart
                 {
                     Attacks = quick, Epsilons = allEpsilons, Limit = options.EvalLimit, Seed = options.Seed,
                     AmplificationEpsilon = AmplificationEpsilon, MaskingChecks = true, ModelDescription = description,
-                }).Evaluate(model, test, new EvaluationReporter(update, 0, 0.3), cancellationToken);
+                }).Evaluate(model, test, new EvaluationReporter(update, 0, model.Spec.IsQuantized ? 0.3 : 1), cancellationToken);
+                if (!model.Spec.IsQuantized) return sweep;
                 // ... then the whole suite at the suite's ε in AutoAttack's cascade: each attack only on the images every
                 // earlier one failed on, for a fraction of the cost once most images are broken (its worst case agrees with
                 // running everything on every image up to the attacks' batch-dependent randomness).

@@ -15,9 +15,9 @@ namespace DqMlNet.Transforms.Onnx;
 internal static class ResidualGrids
 {
     /// <summary>
-    /// Standard deviations covered on each side of a channel's mean. Wider ranges saturate less but round coarser; the
-    /// consumer quantizes BN(x) with a step of 6/(2^k − 1) standard deviations (times 1/|γ|), which a 255-step grid over
-    /// ±8 σ resolves about six times finer for 4-bit activations.
+    /// Standard deviations covered on each side of a channel's mean. Wider ranges saturate less but round coarser: for
+    /// the channel with the widest range the step is 16σ/255 ≈ 0.06σ, where the consuming 4-bit activation quantizes
+    /// BN(x) in steps of 0.4σ/|γ|. On the test fixtures 4 to 12 σ changed equally many labels.
     /// </summary>
     public const double Sigmas = 8;
 

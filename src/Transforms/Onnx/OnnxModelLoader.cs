@@ -17,7 +17,8 @@ namespace DqMlNet.Transforms.Onnx;
 /// folded into a convolution comes back as the folded convolution plus an identity BatchNorm (weight 1, mean 0,
 /// variance 1 − ε) carrying the folded bias; int8 weights come back dequantized (scale · q), which the model's own
 /// weight quantizer maps onto the same grid; an int32 bias comes back dequantized (its rounding is at most half an
-/// accumulator step). Such a model is meant for inference and evaluation; fine-tuning it in training mode would use
+/// accumulator step); a WRN exported with a uint8 residual stream rounds it onto the file's grids as the graph does
+/// (<see cref="PreActivationBlock.OutputGrid"/>). Such a model is meant for inference and evaluation; fine-tuning it in training mode would use
 /// batch statistics in the identity BatchNorms.
 /// </remarks>
 public static class OnnxModelLoader

@@ -1,6 +1,7 @@
 // The benchmark runner: training, attack and inference cost side by side, judged against targets. See docs/benchmarks.md.
 //   dotnet run -c Release --project bench/DqMlNet.Bench -- --quick      (≤ 10 minutes on 2 cores)
 //   dotnet run -c Release --project bench/DqMlNet.Bench                  (more rounds, adds WRN-16-4)
+//   dotnet run -c Release --project bench/DqMlNet.Bench -- ort-wrn       (only ORT QDQ vs fp32 on WRN-16-4, batch 256)
 using System.Diagnostics;
 using System.Globalization;
 using DqMlNet.Bench;
@@ -37,6 +38,7 @@ if (s.Child is not null)
     return 2;
 }
 if (s.Bdn) return Micro.Run(s);
+if (s.Section == OrtResidualSection.Name) return OrtResidualSection.Run(s);
 
 var clock = Stopwatch.StartNew();
 var r = new Results();

@@ -13,6 +13,8 @@ internal sealed record Settings
     public bool Bdn { get; init; }
     /// <summary>Internal: "malloc-probe" runs only the SmallCnn step-time probe and prints one JSON line.</summary>
     public string? Child { get; init; }
+    /// <summary>A single section to run instead of the whole bench (e.g. "ort-wrn").</summary>
+    public string? Section { get; init; }
 
     public int Warmup => Quick ? 3 : 5;
     public int Rounds => Quick ? 10 : 40;
@@ -33,6 +35,7 @@ internal sealed record Settings
                 "--no-malloc-check" => s with { MallocCheck = false },
                 "--bdn" => s with { Bdn = true },
                 "--child" => s with { Child = Next() },
+                OrtResidualSection.Name => s with { Section = OrtResidualSection.Name },
                 "-h" or "--help" => throw new HelpRequested(),
                 _ => throw new ArgumentException($"Unknown argument '{a}'."),
             };
@@ -42,7 +45,8 @@ internal sealed record Settings
     }
 
     public const string Usage =
-        "usage: dotnet run -c Release --project bench/DqMlNet.Bench -- [--quick] [--threads N] [--out DIR] [--no-python] [--no-malloc-check] [--bdn]";
+        "usage: dotnet run -c Release --project bench/DqMlNet.Bench -- [--quick] [--threads N] [--out DIR] [--no-python] [--no-malloc-check] [--bdn] [ort-wrn]\n" +
+        "  ort-wrn: only ONNX Runtime QDQ (uint8 / float residual) vs fp32 on WRN-16-4 at batch 256, with ORT's optimised op counts";
 }
 
 internal sealed class HelpRequested : Exception

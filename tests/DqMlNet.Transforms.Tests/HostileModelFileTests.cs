@@ -41,6 +41,20 @@ public sealed class HostileModelFileTests : IDisposable
     }
 
     [Fact]
+    public void Residual_grid_with_a_non_positive_scale_is_refused()
+    {
+        manual_seed(3);
+        using var wrn = ModelFactory.Create(TestData.Spec(Architecture.WideResNet, TrainingMode.Vanilla));
+        var model = OnnxExporter.ToModelProto(wrn, new OnnxExportOptions { QuantizeResiduals = true });
+        var scale = model.Graph.Initializer.First(t => t.Name.EndsWith(".residual_scale", StringComparison.Ordinal));
+        scale.RawData = ByteString.CopyFrom(BitConverter.GetBytes(0f));
+        var path = Save(model, "zero-residual-scale.onnx");
+        var ex = Assert.Throws<InvalidDataException>(() => OnnxModelLoader.Load(path));
+        Assert.Contains(path, ex.Message);
+        Assert.Contains(scale.Name, ex.Message);
+    }
+
+    [Fact]
     public void Spec_edited_to_a_larger_model_is_refused_before_the_model_is_built()
     {
         var model = Export(quantizeWeights: true);

@@ -56,11 +56,27 @@ public sealed class PreActivationBlock : nn.Module<Tensor, Tensor>
     /// <summary>1×1 projection of act(BN(x)) when the shape changes; null for the identity shortcut.</summary>
     public QuantConv2d? Shortcut => shortcut;
 
+    /// <summary>
+    /// Null (the default, and always in training): the residual stream stays float. Set on a model rebuilt from an
+    /// ONNX export that runs the residual addition on uint8: both branches and their sum are rounded onto this grid,
+    /// as the export computes them.
+    /// </summary>
+    public UInt8Grid? OutputGrid { get; set; }
+
+    /// <summary>
+    /// With <see cref="OutputGrid"/> and the identity shortcut: the grid the export rounds the block input onto before
+    /// it is added (null when the input already is on a grid, i.e. the sum of the previous block). The first BatchNorm
+    /// still sees the unrounded input.
+    /// </summary>
+    public UInt8Grid? SkipGrid { get; set; }
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
         var o = act1.call(bn1.call(x));
         var y = conv2.call(act2.call(bn2.call(conv1.call(o))));
-        return y.add(shortcut is null ? x : shortcut.call(o));
+        if (OutputGrid is not UInt8Grid grid) return y.add(shortcut is null ? x : shortcut.call(o));
+        var skip = shortcut is not null ? grid.FakeQuantize(shortcut.call(o)) : SkipGrid is UInt8Grid g ? g.FakeQuantize(x) : x;
+        return grid.FakeQuantize(grid.FakeQuantize(y).add(skip));
     }
 }

@@ -9,8 +9,10 @@ namespace DqMlNet.Transforms.Onnx;
 /// A differentiable TorchSharp twin of an ONNX file written by <see cref="OnnxExporter"/>: the file's own weights
 /// (int8 per-channel weights dequantized as <c>DequantizeLinear</c> computes them, BatchNorm already folded by the
 /// export, int32 biases dequantized), the same uint8 activation grid (round half to even, levels 0 … 2^k − 1, scale
-/// 6/(2^k − 1)) behind every activation including the first, float convolution, and the linear layer's columns put
-/// back from the export's channels-last flatten. Attacks take their gradients from it when the deployed export is
+/// 6/(2^k − 1)) behind every activation including the first, float convolution, the linear layer's columns put
+/// back from the export's channels-last flatten, and — for a WRN exported with
+/// <see cref="OnnxExportOptions.QuantizeResiduals"/> — each residual sum, its convolutions and an identity shortcut rounded
+/// onto the file's uint8 grid (<see cref="PreActivationBlock.OutputGrid"/>). Attacks take their gradients from it when the deployed export is
 /// evaluated, so no gradient comes from the float training model.
 /// </summary>
 /// <remarks>

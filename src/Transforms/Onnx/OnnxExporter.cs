@@ -47,6 +47,7 @@ public static class OnnxExporter
         {
             var value = new Value(OnnxMetadataKeys.InputName, null);
             var stages = model.Stages;
+            emitter.PlanResiduals(stages);
             for (int i = 0; i < stages.Count; i++) value = emitter.Stack($"s{i}", stages[i].Layers, value);
 
             // Logits must be a plain name: rename the last node's output.
@@ -137,7 +138,14 @@ public static class OnnxExporter
     {
         /// <summary>Set on a feature map flattened channels-last: its channel count (the next Linear permutes its columns).</summary>
         public int? FlattenedChannels { get; init; }
+
+        /// <summary>Set when the value is the output of a DequantizeLinear on a residual block's uint8 grid.</summary>
+        public UInt8Grid? Residual { get; init; }
     }
+
+    /// <summary>Initializer-name suffixes of a residual block's uint8 grid (the typed loader reads them back).</summary>
+    internal const string ResidualScaleSuffix = ".residual_scale", ResidualZeroPointSuffix = ".residual_zero_point",
+        SkipScaleSuffix = ".skip_scale", SkipZeroPointSuffix = ".skip_zero_point";
 
     /// <summary>Output-name suffix of the Transpose in front of a channels-last Flatten (the typed loader looks for it).</summary>
     internal const string ChannelsLastSuffix = ".channels_last";
@@ -148,6 +156,7 @@ public static class OnnxExporter
         private readonly ModelSpec spec;
         private readonly OnnxExportOptions options;
         private readonly bool quantizeWeights;
+        private readonly Dictionary<PreActivationBlock, UInt8Grid> residualGrids = new(ReferenceEqualityComparer.Instance);
         private int featureChannels; // output channels of the last convolution emitted
 
         public Emitter(G g, ModelSpec spec, OnnxExportOptions options)
@@ -162,6 +171,29 @@ public static class OnnxExporter
         }
 
         public string ExportedWeightsDescription { get; }
+
+        /// <summary>
+        /// Chooses the uint8 grid of every residual sum whose consumer is a BatchNorm feeding a quantized activation (the
+        /// next block's first BatchNorm, or the head's), so its convolutions and the addition can run as integer
+        /// kernels. Nothing is planned for float models, float weights or <see cref="OnnxExportOptions.QuantizeResiduals"/>
+        /// off, and then the residual stream stays float.
+        /// </summary>
+        public void PlanResiduals(IReadOnlyList<LayerStack> stages)
+        {
+            if (!quantizeWeights || !options.QuantizeResiduals) return;
+            var layers = stages.SelectMany(s => s.Layers).ToList();
+            for (int i = 0; i + 1 < layers.Count; i++)
+            {
+                if (layers[i].Layer is not PreActivationBlock block || block.Act1 is not QuantizedReLU6 || block.Act2 is not QuantizedReLU6) continue;
+                var consumer = layers[i + 1].Layer switch
+                {
+                    PreActivationBlock next when next.Act1 is QuantizedReLU6 => next.Bn1,
+                    BatchNorm2d bn when i + 2 < layers.Count && layers[i + 2].Layer is QuantizedReLU6 => bn,
+                    _ => null,
+                };
+                if (consumer is not null) residualGrids[block] = ResidualGrids.FromBatchNorm(consumer);
+            }
+        }
 
         public Value Stack(string prefix, IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Layer)> layers, Value x)
         {
@@ -430,10 +462,47 @@ public static class OnnxExporter
         private Value Block(string path, PreActivationBlock block, Value x)
         {
             var o = Stack(path, new (string, nn.Module<Tensor, Tensor>)[] { ("bn1", block.Bn1), ("act1", block.Act1) }, x);
+            if (residualGrids.TryGetValue(block, out var grid)) return QuantizedResidual(path, block, grid, x, o);
             var y = Stack(path, new (string, nn.Module<Tensor, Tensor>)[]
                 { ("conv1", block.Conv1), ("bn2", block.Bn2), ("act2", block.Act2), ("conv2", block.Conv2) }, o);
             var shortcut = block.Shortcut is null ? x : Stack(path, new (string, nn.Module<Tensor, Tensor>)[] { ("shortcut", block.Shortcut) }, o);
             return new Value(g.Node("Add", $"{path}.out", new[] { y.Name, shortcut.Name }), null);
         }
+
+        /// <summary>
+        /// The residual sum on a uint8 grid: the second convolution and the projection shortcut are rounded onto it
+        /// (<c>Conv → QuantizeLinear → DequantizeLinear</c>, which ONNX Runtime runs as <c>QLinearConv</c> with a uint8
+        /// output), an identity shortcut arrives on the previous block's grid (or is rounded onto a grid taken from this
+        /// block's first BatchNorm), and the sum is rounded onto the grid again (<c>Add → QuantizeLinear</c>, ORT's
+        /// <c>QLinearAdd</c>). Both branches share the sum's scale and zero point, so adding two of its levels needs no
+        /// further rounding unless it saturates.
+        /// </summary>
+        private Value QuantizedResidual(string path, PreActivationBlock block, UInt8Grid grid, Value x, Value o)
+        {
+            var h = Stack(path, new (string, nn.Module<Tensor, Tensor>)[] { ("conv1", block.Conv1), ("bn2", block.Bn2), ("act2", block.Act2) }, o);
+            var (scale, zp) = GridInitializers(path, grid, ResidualScaleSuffix, ResidualZeroPointSuffix);
+            var y = Conv($"{path}.conv2", block.Conv2, null, h, quantizedOutput: true);
+            var branch = Qdq($"{path}.conv2.rounded", y.Name, scale, zp);
+            string skip;
+            if (block.Shortcut is { } projection)
+            {
+                var s = Conv($"{path}.shortcut", projection, null, o, quantizedOutput: true);
+                skip = Qdq($"{path}.shortcut.rounded", s.Name, scale, zp);
+            }
+            else if (x.Residual is not null)
+            {
+                skip = x.Name;
+            }
+            else
+            {
+                var (skipScale, skipZp) = GridInitializers(path, ResidualGrids.FromBatchNorm(block.Bn1), SkipScaleSuffix, SkipZeroPointSuffix);
+                skip = Qdq($"{path}.skip", x.Name, skipScale, skipZp);
+            }
+            var sum = g.Node("Add", $"{path}.sum", new[] { branch, skip });
+            return new Value(Qdq($"{path}.out", sum, scale, zp), null) { Residual = grid };
+        }
+
+        private (string Scale, string ZeroPoint) GridInitializers(string path, UInt8Grid grid, string scaleSuffix, string zeroPointSuffix) =>
+            (g.Initializer($"{path}{scaleSuffix}", new[] { grid.Scale }), g.Initializer($"{path}{zeroPointSuffix}", new[] { grid.ZeroPoint }));
     }
 }

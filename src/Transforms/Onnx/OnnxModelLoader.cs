@@ -17,7 +17,8 @@ namespace DqMlNet.Transforms.Onnx;
 /// folded into a convolution comes back as the folded convolution plus an identity BatchNorm (weight 1, mean 0,
 /// variance 1 − ε) carrying the folded bias; int8 weights come back dequantized (scale · q), which the model's own
 /// weight quantizer maps onto the same grid; an int32 bias comes back dequantized (its rounding is at most half an
-/// accumulator step). Such a model is meant for inference and evaluation; fine-tuning it in training mode would use
+/// accumulator step); a WRN exported with a uint8 residual stream rounds it onto the file's grids as the graph does
+/// (<see cref="PreActivationBlock.OutputGrid"/>). Such a model is meant for inference and evaluation; fine-tuning it in training mode would use
 /// batch statistics in the identity BatchNorms.
 /// </remarks>
 public static class OnnxModelLoader
@@ -166,6 +167,8 @@ public static class OnnxModelLoader
                         Stack(path, new (string, nn.Module<Tensor, Tensor>)[] { ("bn1", block.Bn1) });
                         Stack(path, new (string, nn.Module<Tensor, Tensor>)[] { ("conv1", block.Conv1), ("bn2", block.Bn2), ("conv2", block.Conv2) });
                         if (block.Shortcut is not null) Stack(path, new (string, nn.Module<Tensor, Tensor>)[] { ("shortcut", block.Shortcut) });
+                        block.OutputGrid = Grid(path, OnnxExporter.ResidualScaleSuffix, OnnxExporter.ResidualZeroPointSuffix);
+                        block.SkipGrid = block.OutputGrid is null ? null : Grid(path, OnnxExporter.SkipScaleSuffix, OnnxExporter.SkipZeroPointSuffix);
                         break;
                     // Normalization comes from the spec; the other layers have no parameters.
                 }
@@ -196,6 +199,23 @@ public static class OnnxModelLoader
             Copy(bn.bias, bias is null ? b : new float[c]);
             Copy(bn.running_mean, new float[c]);
             Copy(bn.running_var, Enumerable.Repeat((float)(1 - bn.eps), c).ToArray());
+        }
+
+        /// <summary>
+        /// The uint8 grid an export put a residual block's sum (or its identity shortcut) on, from its scalar scale and
+        /// zero-point initializers; null when the file keeps that value in float.
+        /// </summary>
+        private UInt8Grid? Grid(string path, string scaleSuffix, string zeroPointSuffix)
+        {
+            string scaleName = path + scaleSuffix, zeroPointName = path + zeroPointSuffix;
+            if (!Has(scaleName)) return null;
+            var scale = Float(scaleName);
+            var zp = Get(zeroPointName);
+            if (scale.Length != 1 || !(scale[0] > 0) || zp.DataType != (int)TensorProto.Types.DataType.Uint8 || zp.RawData.Length != 1)
+                throw new InvalidDataException(
+                    $"'{source}': the residual grid '{scaleName}' / '{zeroPointName}' must be one positive float scale and one uint8 " +
+                    "zero point. The file was modified after export: export the model again.");
+            return new UInt8Grid(scale[0], zp.RawData[0]);
         }
 
         private bool Has(string name) => initializers.ContainsKey(name);

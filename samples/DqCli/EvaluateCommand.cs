@@ -28,9 +28,18 @@ internal static class EvaluateCommand
         var seed = new Option<long>("--seed") { Description = "Attack seed.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Report JSON to write (a .md is written next to it). Default: <model>.robustness.json." };
         var force = DqCommand.ForceOption();
+        var shard = ShardOption.Create();
+        var layout = ShardOption.LayoutOption();
+        var cascade = new Option<bool>("--cascade") { Description = "AutoAttack's order: each attack after the first attacks only the images the earlier ones failed to fool (cumulative rows)." };
+        var device = new Option<string?>("--device") { Description = "Device of the attacks' gradients: cpu (default), cuda or cuda:N (needs the TorchSharp-cuda package and a GPU)." };
+        var threads = DqCommand.PositiveInt("--threads", "LibTorch threads (same seed and thread count: same numbers).");
+        var cost = new Option<bool>("--cost")
+        {
+            Description = "Also print the cost per image of every attack × ε (wall-clock seconds / images attacked) — measure on an idle machine.",
+        };
         var command = new Command("evaluate", "Evaluate robustness (attacks × ε, worst case) and write a JSON + Markdown report.")
         {
-            model, data, attacks, eps, limit, steps, queries, seed, output, force,
+            model, data, attacks, eps, limit, steps, queries, seed, output, force, shard, layout, cascade, device, threads, cost,
         };
         command.SetAction(parse => DqCommand.Guard(error, () =>
         {
@@ -47,16 +56,24 @@ internal static class EvaluateCommand
                 Epsilons = parse.GetValue(eps)!,
                 Limit = parse.GetValue(limit),
                 Seed = parse.GetValue(seed),
+                Cascade = parse.GetValue(cascade),
+                Device = parse.GetValue(device),
+                Shard = parse.GetValue(shard) is string text ? ShardOption.Parse(text, parse.GetValue(layout)!) : null,
             };
-            var target = parse.GetValue(output)?.FullName ?? CliData.Stem(file.FullName) + ".robustness.json";
-            var markdown = Path.ChangeExtension(target, ".md");
+            options.Validate(); // a bad --device fails here, before the data is loaded
+            if (parse.GetValue(threads) is int t) Runtime.TorchRuntime.SetThreads(t);
+            var part = options.Shard;
+            var target = parse.GetValue(output)?.FullName ?? CliData.Stem(file.FullName) +
+                (part is { } p ? $".robustness.shard-{p.Index}-of-{p.Count}.json" : ".robustness.json");
+            // A shard's report is a part for dq report merge; the Markdown summary belongs to the merged report.
+            var markdown = part is null ? Path.ChangeExtension(target, ".md") : null;
             bool overwrite = parse.GetValue(force);
             DqCommand.RequireFile(file);
             CliData.RequireData(parse.GetValue(data));
-            new OutputPlan().Input("model", file.FullName).Inputs("dataset file", CliData.DataFiles(parse.GetValue(data)))
-                .Output(parse.GetValue(output) is null ? "the report <model>.robustness.json" : "--output", target)
-                .Output("the Markdown report (the JSON path with .md: name the JSON, e.g. -o report.json)", markdown)
-                .Validate(overwrite);
+            var plan = new OutputPlan().Input("model", file.FullName).Inputs("dataset file", CliData.DataFiles(parse.GetValue(data)))
+                .Output(parse.GetValue(output) is null ? (part is null ? "the report <model>.robustness.json" : "the shard report") : "--output", target);
+            if (markdown is not null) plan.Output("the Markdown report (the JSON path with .md: name the JSON, e.g. -o report.json)", markdown);
+            plan.Validate(overwrite);
             var modelSha256 = SideFile.Sha256(file.FullName); // the bytes evaluated: readers match the report to the model by it
             using var test = CliData.Load(parse.GetValue(data), DatasetSplit.Test, parse.GetValue(limit), Console.Error);
 
@@ -76,9 +93,11 @@ internal static class EvaluateCommand
 
             report = report with { ModelSha256 = modelSha256 };
             AtomicFile.WriteAllBytes(target, Encoding.UTF8.GetBytes(ReportWriter.ToJson(report)), overwrite);
-            AtomicFile.WriteAllBytes(markdown, Encoding.UTF8.GetBytes(ReportWriter.ToMarkdown(report)), overwrite);
+            if (markdown is not null) AtomicFile.WriteAllBytes(markdown, Encoding.UTF8.GetBytes(ReportWriter.ToMarkdown(report)), overwrite);
             Print(console, report);
-            console.MarkupLineInterpolated($"Wrote {target} and {markdown}");
+            if (parse.GetValue(cost)) PrintCost(console, report);
+            if (markdown is not null) console.MarkupLineInterpolated($"Wrote {target} and {markdown}");
+            else console.MarkupLineInterpolated($"Wrote shard {part!.Value.Index}/{part.Value.Count} ({report.N} of {report.Shard!.TotalRows} rows) to {target}");
             return 0;
         }));
         return command;
@@ -148,6 +167,22 @@ internal static class EvaluateCommand
             table.AddRow("[bold]worst case[/]", $"{w.Epsilon:G3}", $"[bold]{w.RobustAccuracy:P2}[/]", "", "", "");
         console.Write(table);
         foreach (var warning in report.Warnings) console.MarkupLineInterpolated($"[yellow]warning:[/] {warning}");
+    }
+
+    /// <summary>
+    /// Seconds per image of every attack × ε: its wall-clock time over the images it attacked (in a cascade, the
+    /// survivors). Only meaningful on an otherwise idle machine with a fixed --threads.
+    /// </summary>
+    private static void PrintCost(IAnsiConsole console, RobustnessReport report)
+    {
+        var table = new Table().AddColumns("attack", "ε", "images attacked", "seconds", "seconds / image");
+        foreach (var a in report.Attacks)
+        {
+            int attacked = a.Attacked ?? report.N;
+            table.AddRow(Markup.Escape(a.Name), $"{a.Epsilon:G3}", $"{attacked}", $"{a.Seconds:F2}", attacked == 0 ? "–" : $"{a.Seconds / attacked:G4}");
+        }
+        console.MarkupLine($"Cost per image ({Runtime.TorchRuntime.Threads} LibTorch threads; wall clock, so measure on an idle machine):");
+        console.Write(table);
     }
 
     private sealed class Progress(Action<EvaluationProgress> report) : IProgress<EvaluationProgress>

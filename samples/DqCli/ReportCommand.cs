@@ -15,7 +15,10 @@ internal static class ReportCommand
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Markdown file to write. Default: print to the console." };
         var png = new Option<FileInfo?>("--png") { Description = "Also plot robust accuracy by attack and ε to this PNG file." };
         var force = DqCommand.ForceOption();
-        var command = new Command("report", "Render a robustness report JSON as Markdown (and optionally a PNG plot).") { json, output, png, force };
+        var command = new Command("report", "Render a robustness report JSON as Markdown (and optionally a PNG plot); `dq report merge` joins shard reports.")
+        {
+            json, output, png, force, ReportMergeCommand.Create(console, error),
+        };
         command.SetAction(parse => DqCommand.Guard(error, () =>
         {
             var input = DqCommand.RequireFile(parse.GetValue(json)!);

@@ -29,13 +29,14 @@ internal static class TrainCommand
         var batch = DqCommand.PositiveInt("--batch-size", "Mini-batch size.", 128);
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var threads = DqCommand.PositiveInt("--threads", "LibTorch threads.");
+        var device = new Option<string>("--device") { Description = "Training device: cpu (default), cuda or cuda:N (needs the TorchSharp-cuda package and a GPU).", DefaultValueFactory = _ => "cpu" };
         var output = new Option<FileInfo>("--output", "-o") { Description = "Where to save the ML.NET model zip (its <name>.training.json side file is written next to it).", DefaultValueFactory = _ => new FileInfo("model.zip") };
         var onnx = new Option<FileInfo?>("--onnx") { Description = "Also export the model as ONNX to this path." };
         var force = DqCommand.ForceOption();
 
         var command = new Command("train", "Train a SmallCnn (fp, vq or dq) on Fashion-MNIST and save it as an ML.NET model zip.")
         {
-            data, mode, bits, beta, epochs, trainLimit, testLimit, batch, seed, threads, output, onnx, force,
+            data, mode, bits, beta, epochs, trainLimit, testLimit, batch, seed, threads, device, output, onnx, force,
         };
         command.SetAction(parse => DqCommand.Guard(error, () =>
         {
@@ -56,7 +57,7 @@ internal static class TrainCommand
             var options = new DefensiveQuantizationEstimator.Options
             {
                 Mode = trainingMode, ActivationBits = parse.GetValue(bits) ?? 4, Beta = trainingMode == TrainingMode.Defensive ? parse.GetValue(beta) : null, MaxEpoch = parse.GetValue(epochs) ?? 2,
-                BatchSize = parse.GetValue(batch) ?? 128, Seed = parse.GetValue(seed), Threads = parse.GetValue(threads),
+                BatchSize = parse.GetValue(batch) ?? 128, Seed = parse.GetValue(seed), Threads = parse.GetValue(threads), Device = parse.GetValue(device)!,
                 ImageChannels = train.Channels, ImageHeight = train.Height, ImageWidth = train.Width,
             };
             var trainView = CliData.View(ml, train);

@@ -12,14 +12,27 @@ namespace DqMlNet.Evaluators;
 public static class ErrorAmplification
 {
     /// <summary>Measures d_l on <paramref name="images"/> (all of them, in batches).</summary>
-    public static IReadOnlyList<LayerResult> Measure(DqModel model, Tensor images, Tensor labels, double epsilon, int batchSize = 256, long seed = 0)
+    public static IReadOnlyList<LayerResult> Measure(DqModel model, Tensor images, Tensor labels, double epsilon, int batchSize = 256, long seed = 0) =>
+        PerImage(model, images, labels, epsilon, batchSize, seed).Select((layer, l) =>
+        {
+            double sum = 0;
+            long count = 0;
+            foreach (var ratio in layer.Ratios)
+                if (ratio is double r) { sum += r; count++; }
+            return new LayerResult(l + 1, layer.Layer, count == 0 ? 0 : sum / count);
+        }).ToList();
+
+    /// <summary>
+    /// Each image's d_l per layer, in row order: FGSM has no randomness and each ratio involves only its own image, so the
+    /// values do not depend on which images share a batch (or a shard). Null where the clean activation is all zero.
+    /// </summary>
+    internal static IReadOnlyList<ImageLayerResults> PerImage(DqModel model, Tensor images, Tensor labels, double epsilon, int batchSize, long seed)
     {
         var names = model.named_modules().Where(m => m.module is ActivationLayer).Select(m => m.name).ToList();
-        var sums = new double[names.Count];
-        var counts = new long[names.Count];
+        long n = images.shape[0];
+        var ratios = names.Select(_ => new double?[n]).ToArray();
         var classifier = new TorchClassifier(model);
         var fgsm = new Fgsm(epsilon) { Seed = seed };
-        long n = images.shape[0];
         for (long start = 0, batch = 0; start < n; start += batchSize, batch++)
         {
             using var scope = NewDisposeScope();
@@ -37,13 +50,12 @@ public static class ErrorAmplification
             {
                 var reference = clean[l].flatten(1).norm(1);
                 var difference = clean[l].sub(perturbed[l]).flatten(1).norm(1);
-                var valid = reference.gt(0);
+                var ratio = difference.div(reference).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+                var valid = reference.gt(0).cpu().data<bool>().ToArray();
                 // Images whose clean activation is all zero have no defined ratio; they are left out of the mean.
-                var ratios = difference.masked_select(valid).div(reference.masked_select(valid)).to_type(ScalarType.Float64);
-                sums[l] += ratios.sum().item<double>();
-                counts[l] += ratios.numel();
+                for (int i = 0; i < count; i++) ratios[l][start + i] = valid[i] ? ratio[i] : null;
             }
         }
-        return names.Select((name, l) => new LayerResult(l + 1, name, counts[l] == 0 ? 0 : sums[l] / counts[l])).ToList();
+        return names.Select((name, l) => new ImageLayerResults { Layer = name, Ratios = ratios[l] }).ToList();
     }
 }

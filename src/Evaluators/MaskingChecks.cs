@@ -9,13 +9,10 @@ namespace DqMlNet.Evaluators;
 /// </summary>
 internal static class MaskingChecks
 {
-    public static IEnumerable<string> Run(IClassifier model, Tensor x, Tensor y, bool[] cleanCorrect, IReadOnlyList<AttackResult> results,
-        IReadOnlyList<double> epsilons, RobustnessOptions options, CancellationToken cancellationToken)
+    /// <summary>Robust accuracy must not rise with ε: a larger budget cannot help the model unless the attack is failing.</summary>
+    public static IEnumerable<string> RisingWithEpsilon(IReadOnlyList<AttackResult> results, double tol)
     {
         var warnings = new List<string>();
-        double tol = options.MaskingTolerance;
-
-        // 1. Robust accuracy must not rise with ε.
         foreach (var group in results.GroupBy(r => r.Name))
         {
             var ordered = group.OrderBy(r => r.Epsilon).ToList();
@@ -24,15 +21,29 @@ internal static class MaskingChecks
                     warnings.Add($"{group.Key}: robust accuracy rises from {ordered[i - 1].RobustAccuracy:P1} at ε = {ordered[i - 1].Epsilon:0.####} " +
                                  $"to {ordered[i].RobustAccuracy:P1} at ε = {ordered[i].Epsilon:0.####}; a larger budget cannot help the model unless the attack is failing (gradient masking?).");
         }
+        return warnings;
+    }
 
-        int m = Math.Min(options.MaskingSubset, (int)x.shape[0]);
-        var xs = x.narrow(0, 0, m);
-        var ys = y.narrow(0, 0, m);
-        var correct = cleanCorrect.Take(m).ToArray();
+    /// <summary>
+    /// The probes on the first <see cref="RobustnessOptions.MaskingSubset"/> images (<paramref name="x"/> holds exactly
+    /// those rows of the evaluated set, which are their global rows): a randomised forward pass, zero gradients, and
+    /// attacks that should be ordered (PGD-10 vs FGSM, PGD-40 vs PGD-10, noise and Square vs the white box, ε = 1).
+    /// Their clean verdicts are computed here, so a shard that holds the rows or not probes the same way.
+    /// </summary>
+    public static IReadOnlyList<string> Probes(IClassifier model, Tensor x, Tensor y, IReadOnlyList<double> epsilons, RobustnessOptions options,
+        CancellationToken cancellationToken)
+    {
+        var warnings = new List<string>();
+        double tol = options.MaskingTolerance;
+        int m = (int)x.shape[0];
+        var xs = x;
+        var ys = y;
+        var labels = y.data<long>().ToArray();
+        var correct = RobustnessEvaluator.Predict(model, xs, options.BatchSize, cancellationToken).Select((p, i) => p == labels[i]).ToArray();
         int correctCount = correct.Count(c => c);
         if (correctCount == 0) return warnings;
 
-        // 2. A randomised forward pass makes gradients and scores unreliable.
+        // A randomised forward pass makes gradients and scores unreliable.
         using (var state = model.BeginAttack())
         using (no_grad())
         using (var scope = NewDisposeScope())
@@ -48,7 +59,7 @@ internal static class MaskingChecks
 
         if (model.HasGradients)
         {
-            // 3. Zero or non-finite input gradients on many correctly classified images.
+            // Zero or non-finite input gradients on many correctly classified images.
             double zeroFraction = ZeroGradientFraction(model, xs, ys, correct);
             if (zeroFraction > 0.1)
                 warnings.Add($"Input gradients are zero or non-finite on {zeroFraction:P0} of correctly classified images: gradient attacks " +

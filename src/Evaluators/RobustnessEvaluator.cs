@@ -4,6 +4,8 @@ using DqMlNet.Data;
 using DqMlNet.Lipschitz;
 using DqMlNet.Models;
 using DqMlNet.Quantization;
+using DqMlNet.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DqMlNet.Evaluators;
@@ -35,6 +37,7 @@ public sealed class RobustnessEvaluator
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
+        using var placement = OnDevice(model);
         var main = new TorchClassifier(model);
         var proxy = model.Spec.IsQuantized ? new TorchClassifier(model, QuantizerGradient.SmoothProxy) : main;
         return Run(main, proxy, model, data, Options.ModelDescription ?? Describe(model.Spec), RobustnessReport.FloatModel, progress, cancellationToken);
@@ -49,7 +52,12 @@ public sealed class RobustnessEvaluator
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(deployed);
-        return Run(deployed.Classifier, deployed.ProxyClassifier, deployed.Replica, data, Options.ModelDescription ?? Describe(deployed.Spec),
+        using var placement = OnDevice(deployed.Replica);
+        // The ONNX Runtime session judges on the CPU; the twin that gives the gradients runs on Options.Device.
+        var main = placement.Moved ? new DeployedClassifier(deployed.Session, deployed.Replica) : deployed.Classifier;
+        var proxy = !placement.Moved ? deployed.ProxyClassifier
+            : deployed.Spec.IsQuantized ? new DeployedClassifier(deployed.Session, deployed.Replica, QuantizerGradient.SmoothProxy) : main;
+        return Run(main, proxy, deployed.Replica, data, Options.ModelDescription ?? Describe(deployed.Spec),
             RobustnessReport.DeployedExport, progress, cancellationToken);
     }
 
@@ -61,6 +69,10 @@ public sealed class RobustnessEvaluator
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(classifier);
+        if (Options.Device is not null && !SameDevice(TorchRuntime.ParseDevice(Options.Device), classifier.Device))
+            throw new ArgumentException(
+                $"RobustnessOptions.Device is '{Options.Device}' but the classifier runs on '{classifier.Device}': a classifier is evaluated where it " +
+                "is; leave Device unset, or evaluate the DqModel / DeployedModel, which the evaluator moves to Device.", nameof(classifier));
         string artifact = classifier switch
         {
             DeployedClassifier => RobustnessReport.DeployedExport,
@@ -68,6 +80,32 @@ public sealed class RobustnessEvaluator
             _ => $"classifier {classifier.GetType().Name}",
         };
         return Run(classifier, classifier, null, data, Options.ModelDescription ?? classifier.GetType().Name, artifact, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Moves <paramref name="model"/> to <see cref="RobustnessOptions.Device"/> for one evaluation and back when disposed;
+    /// nothing moves when Device is unset or already the model's.
+    /// </summary>
+    private DevicePlacement OnDevice(DqModel model)
+    {
+        var current = model.parameters().First().device;
+        if (Options.Device is null) return new DevicePlacement(model, current, false);
+        var wanted = TorchRuntime.ParseDevice(Options.Device);
+        if (SameDevice(wanted, current)) return new DevicePlacement(model, current, false);
+        model.to(wanted);
+        return new DevicePlacement(model, current, true);
+    }
+
+    private static bool SameDevice(Device a, Device b) => a.type == b.type && Math.Max(a.index, 0) == Math.Max(b.index, 0);
+
+    private sealed class DevicePlacement(DqModel model, Device original, bool moved) : IDisposable
+    {
+        public bool Moved { get; } = moved;
+
+        public void Dispose()
+        {
+            if (Moved) model.to(original);
+        }
     }
 
     /// <summary>"SmallCnn DQ-4 (β …)"-style description of a spec.</summary>
@@ -83,27 +121,59 @@ public sealed class RobustnessEvaluator
             throw new ArgumentException(
                 $"The evaluation images are {data.Channels}×{data.Height}×{data.Width} but the model expects " +
                 $"{string.Join("×", main.InputShape)}.", nameof(data));
-        int n = Math.Min(Options.Limit ?? data.Count, data.Count);
-        var x = data.Images.narrow(0, 0, n);
-        var y = data.Labels.narrow(0, 0, n);
-        var warnings = new List<string>();
+        using var scope = NewDisposeScope();
+        int total = Math.Min(Options.Limit ?? data.Count, data.Count);
+        // The rows this process evaluates, by global index in the limit-capped data: all of them, or one shard's.
+        var rows = Options.Shard is { } shard ? shard.Rows(total) : Enumerable.Range(0, total).Select(i => (long)i).ToArray();
+        bool firstShard = Options.Shard is not { Index: > 0 }; // the whole run, or shard 0: computes the model-level parts
+        Tensor x, y;
+        if (Options.Shard is null)
+        {
+            x = data.Images.narrow(0, 0, total);
+            y = data.Labels.narrow(0, 0, total);
+        }
+        else
+        {
+            var index = tensor(rows);
+            x = data.Images.index_select(0, index);
+            y = data.Labels.index_select(0, index);
+        }
+        int n = rows.Length;
         var attacks = Options.Attacks.Where(a => main.HasGradients || !a.Create(0.1).NeedsGradients).ToList();
-        foreach (var skipped in Options.Attacks.Except(attacks))
-            warnings.Add($"{skipped.Name} skipped: it needs gradients and the classifier is a black box.");
         var epsilons = Options.Epsilons.Distinct().OrderBy(e => e).ToList();
+        var suite = new EvaluationSuite
+        {
+            Attacks = attacks.Select(entry =>
+            {
+                var probe = entry.Create(epsilons[0]);
+                return new SuiteAttack
+                {
+                    Name = entry.Name,
+                    Settings = epsilons.Select(e => entry.Create(e).Describe() + (entry.SmoothProxy ? "; " + SurrogateGradientNote : "")).ToList(),
+                    Norm = NormName(probe.Norm),
+                    ScoreBased = IsScoreBased(probe),
+                };
+            }).ToList(),
+            Skipped = Options.Attacks.Except(attacks).Select(a => a.Name).ToList(),
+            Epsilons = epsilons,
+            Cascade = Options.Cascade,
+            AmplificationEpsilon = model is null ? null : Options.AmplificationEpsilon,
+            MaskingChecks = Options.MaskingChecks,
+            MaskingSubset = Options.MaskingSubset,
+            MaskingTolerance = Options.MaskingTolerance,
+        };
         int batches = (n + Options.BatchSize - 1) / Options.BatchSize;
         int totalSteps = batches * (1 + attacks.Count * epsilons.Count);
         int done = 0;
 
         var clean = Predict(main, x, Options.BatchSize, cancellationToken);
         var labels = y.data<long>().ToArray();
-        var rows = Enumerable.Range(0, n).Select(i => (long)i).ToArray(); // global row index of every evaluated image
         var cleanCorrect = clean.Select((p, i) => p == labels[i]).ToArray();
         done += batches;
         progress?.Report(new EvaluationProgress("clean", null, done, totalSteps));
 
-        var results = new List<AttackResult>();
-        var robust = new Dictionary<(string, double), bool[]>();
+        var perImage = new List<ImageAttackResults>();
+        var seconds = new List<double>();
         foreach (double epsilon in epsilons)
         {
             var alive = cleanCorrect; // images no attack at this ε has fooled yet (cascade only)
@@ -114,30 +184,19 @@ public sealed class RobustnessEvaluator
                 attack.Seed = Options.Seed;
                 var target = entry.SmoothProxy ? proxy : main;
                 void Tick() => progress?.Report(new EvaluationProgress(entry.Name, epsilon, ++done, totalSteps));
-                AttackResult result;
-                bool[] correct;
-                if (Options.Cascade && a > 0)
-                    (result, correct) = RunOnSurvivors(entry, attack, target, main, x, y, labels, rows, alive, cancellationToken, Tick, batches);
-                else
-                    (result, correct) = RunAttack(entry, attack, target, main, x, y, labels, rows, cleanCorrect, cancellationToken, Tick);
-                if (Options.Cascade) result = result with { Cumulative = true };
-                results.Add(result);
-                robust[(entry.Name, epsilon)] = correct;
-                alive = correct;
+                var outcome = Options.Cascade && a > 0
+                    ? RunOnSurvivors(attack, target, main, x, y, labels, rows, alive, cancellationToken, Tick, batches)
+                    : RunAttack(attack, target, main, x, y, labels, rows, cleanCorrect, cancellationToken, Tick);
+                perImage.Add(new ImageAttackResults
+                {
+                    Name = entry.Name, Epsilon = epsilon, Correct = new string(outcome.Correct), Perturbation = outcome.Norms, Queries = outcome.Queries,
+                });
+                seconds.Add(outcome.Seconds);
+                alive = outcome.Correct.Select(c => c == '1').ToArray();
             }
         }
 
-        var worst = epsilons.Select(e =>
-        {
-            var names = attacks.Select(a => a.Name).ToList();
-            int count = Enumerable.Range(0, n).Count(i => cleanCorrect[i] && names.All(a => robust[(a, e)][i]));
-            // Gradient attacks alone only bound robust accuracy from above: masked gradients hide adversarial examples
-            // that a score-based search (Square) still finds. Only a suite with one may call its minimum a worst case.
-            var bound = attacks.Any(a => IsScoreBased(a.Create(e))) ? RobustBound.WorstCase : RobustBound.UpperBound;
-            return new WorstCaseResult(e, (double)count / n, names, bound);
-        }).ToList();
-
-        IReadOnlyList<LayerResult> layers = Array.Empty<LayerResult>();
+        IReadOnlyList<ImageLayerResults> amplification = Array.Empty<ImageLayerResults>();
         IReadOnlyList<SpectralNormResult> spectral = Array.Empty<SpectralNormResult>();
         double? product = null;
         if (model is not null)
@@ -145,83 +204,94 @@ public sealed class RobustnessEvaluator
             if (Options.AmplificationEpsilon is double ampEps)
             {
                 progress?.Report(new EvaluationProgress("amplification", ampEps, done, totalSteps));
-                layers = ErrorAmplification.Measure(model, x, y, ampEps, Options.BatchSize, Options.Seed);
+                amplification = ErrorAmplification.PerImage(model, x, y, ampEps, Options.BatchSize, Options.Seed);
             }
-            var report = SpectralNorm.Measure(model);
-            spectral = report.Layers.Select(l => new SpectralNormResult(l.Layer, l.Norm, l.ReshapedKernelNorm)).ToList();
-            product = report.Product;
+            if (firstShard)
+            {
+                var report = SpectralNorm.Measure(model);
+                spectral = report.Layers.Select(l => new SpectralNormResult(l.Layer, l.Norm, l.ReshapedKernelNorm)).ToList();
+                product = report.Product;
+            }
         }
 
-        if (Options.MaskingChecks)
+        IReadOnlyList<string>? probeWarnings = null;
+        if (Options.MaskingChecks && firstShard)
         {
+            // The probes always use the first rows of the whole evaluation, whichever rows this shard holds.
             progress?.Report(new EvaluationProgress("masking checks", epsilons[^1], done, totalSteps));
-            warnings.AddRange(MaskingChecks.Run(main, x, y, cleanCorrect, results, epsilons, Options, cancellationToken));
+            int m = Math.Min(Options.MaskingSubset, total);
+            probeWarnings = MaskingChecks.Probes(main, data.Images.narrow(0, 0, m), data.Labels.narrow(0, 0, m), epsilons, Options, cancellationToken);
         }
 
-        return new RobustnessReport
+        var images = new ImageResults
         {
-            Model = description,
-            Artifact = artifact,
-            ThreatModel = "Linf (L2 where an attack says so), pixels in [0, 1], normalisation inside the model",
-            N = n,
-            Seed = Options.Seed,
-            CleanAccuracy = (double)cleanCorrect.Count(c => c) / n,
-            Attacks = results,
-            WorstCase = worst,
-            Layers = layers,
-            SpectralNorms = spectral,
-            SpectralNormProduct = product,
-            AmplificationEpsilon = model is null ? null : Options.AmplificationEpsilon,
-            Warnings = warnings,
+            Rows = rows,
+            CleanCorrect = new string(cleanCorrect.Select(c => c ? '1' : '0').ToArray()),
+            Attacks = perImage,
+            Amplification = amplification,
         };
+        var header = new ReportAssembly.Header(description, artifact, ThreatModelDescription, Options.Seed);
+        var assembled = ReportAssembly.Assemble(header, suite, images, seconds, spectral, product, probeWarnings);
+        return Options.Shard is { } part
+            ? assembled with
+            {
+                Shard = new ShardSection
+                {
+                    Index = part.Index, Count = part.Count, Layout = part.Layout, TotalRows = total,
+                    ProbeWarnings = Options.MaskingChecks && firstShard ? probeWarnings : null,
+                },
+            }
+            : assembled;
     }
 
+    /// <summary>The threat model every report of this evaluator states.</summary>
+    internal const string ThreatModelDescription = "Linf (L2 where an attack says so), pixels in [0, 1], normalisation inside the model";
+
+    private static string NormName(AttackNorm norm) => norm == AttackNorm.LInf ? "Linf" : "L2";
+
+    /// <summary>Per-row outcome of one attack at one ε: '1' robust, '0' misclassified, '-' not attacked; norms and queries null where not attacked.</summary>
+    private sealed record Outcome(char[] Correct, double?[] Norms, long?[]? Queries, double Seconds);
+
     /// <summary>
-    /// Cascade step: attacks only the images in <paramref name="alive"/> and maps the outcome back to all n images
-    /// (those already fooled stay fooled). Norms and queries average over the attacked images.
+    /// Cascade step: attacks only the images in <paramref name="alive"/> and maps the outcome back to all rows (the others
+    /// are "not attacked": fooled earlier, or wrong when clean).
     /// </summary>
-    private (AttackResult Result, bool[] RobustCorrect) RunOnSurvivors(AttackEntry entry, Attack attack, IClassifier attacked, IClassifier judge,
-        Tensor x, Tensor y, long[] labels, long[] rows, bool[] alive, CancellationToken cancellationToken, Action onBatch, int batches)
+    private Outcome RunOnSurvivors(Attack attack, IClassifier attacked, IClassifier judge, Tensor x, Tensor y, long[] labels, long[] rows,
+        bool[] alive, CancellationToken cancellationToken, Action onBatch, int batches)
     {
         int n = labels.Length;
         var survivors = Enumerable.Range(0, n).Where(i => alive[i]).ToArray();
-        var correct = new bool[n];
-        AttackResult result;
-        if (survivors.Length == 0)
-        {
-            result = new AttackResult
-            {
-                Name = entry.Name, Settings = attack.Describe() + "; nothing left to attack", Epsilon = attack.Epsilon,
-                Norm = attack.Norm == AttackNorm.LInf ? "Linf" : "L2", SuccessRate = 0,
-            };
-        }
-        else
+        var correct = Enumerable.Repeat('-', n).ToArray();
+        var norms = new double?[n];
+        long?[]? queries = null;
+        double seconds = 0;
+        if (survivors.Length > 0)
         {
             using var scope = NewDisposeScope();
             var index = tensor(survivors.Select(i => (long)i).ToArray());
-            var (sub, subCorrect) = RunAttack(entry, attack, attacked, judge, x.index_select(0, index), y.index_select(0, index),
+            var sub = RunAttack(attack, attacked, judge, x.index_select(0, index), y.index_select(0, index),
                 survivors.Select(i => labels[i]).ToArray(), survivors.Select(i => rows[i]).ToArray(), // survivors keep their global rows
                 survivors.Select(_ => true).ToArray(), cancellationToken, () => { });
-            for (int j = 0; j < survivors.Length; j++) correct[survivors[j]] = subCorrect[j];
-            int robust = correct.Count(c => c);
-            result = sub with
+            if (sub.Queries is not null) queries = new long?[n];
+            for (int j = 0; j < survivors.Length; j++)
             {
-                RobustAccuracy = (double)robust / n,
-                SuccessRate = (double)(survivors.Length - robust) / survivors.Length,
-            };
+                correct[survivors[j]] = sub.Correct[j];
+                norms[survivors[j]] = sub.Norms[j];
+                if (queries is not null) queries[survivors[j]] = sub.Queries![j];
+            }
+            seconds = sub.Seconds;
         }
         for (int b = 0; b < batches; b++) onBatch(); // progress counts the full run's batches
-        return (result with { Attacked = survivors.Length }, correct);
+        return new Outcome(correct, norms, queries, seconds);
     }
 
-    private (AttackResult Result, bool[] RobustCorrect) RunAttack(AttackEntry entry, Attack attack, IClassifier attacked, IClassifier judge,
-        Tensor x, Tensor y, long[] labels, long[] rows, bool[] cleanCorrect, CancellationToken cancellationToken, Action onBatch)
+    private Outcome RunAttack(Attack attack, IClassifier attacked, IClassifier judge, Tensor x, Tensor y, long[] labels, long[] rows,
+        bool[] cleanCorrect, CancellationToken cancellationToken, Action onBatch)
     {
         int n = labels.Length;
-        var correct = new bool[n];
-        double normSum = 0, normMax = 0;
-        long querySum = 0;
-        bool hasQueries = false;
+        var correct = new char[n];
+        var norms = new double?[n];
+        long?[]? queries = null;
         var clock = Stopwatch.StartNew();
         for (int start = 0, batch = 0; start < n; start += Options.BatchSize, batch++)
         {
@@ -235,34 +305,22 @@ public sealed class RobustnessEvaluator
             var output = attack.Perturb(attacked, xb, yb, null, batch, globalRows);
             var adversarial = output.Adversarial.cpu();
             Verify(attack, adversarial, xb);
-            var norms = ThreatModel.PerturbationNorm(adversarial, xb, attack.Norm).data<double>().ToArray();
-            normSum += norms.Sum();
-            normMax = Math.Max(normMax, norms.Length == 0 ? 0 : norms.Max());
-            if (output.Queries is { } q) { hasQueries = true; querySum += q.Sum(); }
+            var batchNorms = ThreatModel.PerturbationNorm(adversarial, xb, attack.Norm).data<double>().ToArray();
+            for (int i = 0; i < count; i++) norms[start + i] = batchNorms[i];
+            if (output.Queries is { } q)
+            {
+                queries ??= new long?[n];
+                for (int i = 0; i < count; i++) queries[start + i] = q[i];
+            }
             long[] predicted;
             using (judge.BeginAttack()) // the judge scores in eval mode (BatchNorm statistics, no dropout), like the attack
             using (no_grad())
                 predicted = judge.Logits(adversarial.to(judge.Device)).argmax(1).cpu().data<long>().ToArray();
-            for (int i = 0; i < count; i++) correct[start + i] = cleanCorrect[start + i] && predicted[i] == labels[start + i];
+            for (int i = 0; i < count; i++) correct[start + i] = cleanCorrect[start + i] && predicted[i] == labels[start + i] ? '1' : '0';
             onBatch();
         }
         clock.Stop();
-        int robust = correct.Count(c => c), cleanCount = cleanCorrect.Count(c => c);
-        var result = new AttackResult
-        {
-            Name = entry.Name,
-            Settings = attack.Describe() + (entry.SmoothProxy ? "; " + SurrogateGradientNote : ""),
-            Norm = attack.Norm == AttackNorm.LInf ? "Linf" : "L2",
-            Epsilon = attack.Epsilon,
-            RobustAccuracy = (double)robust / n,
-            SuccessRate = cleanCount == 0 ? 0 : (double)(cleanCount - robust) / cleanCount,
-            MeanPerturbation = normSum / n,
-            MaxPerturbation = normMax,
-            MeanQueries = hasQueries ? (double)querySum / n : null,
-            Seconds = clock.Elapsed.TotalSeconds,
-            Attacked = n,
-        };
-        return (result, correct);
+        return new Outcome(correct, norms, queries, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>What a proxy row's settings say about its gradients.</summary>

@@ -51,12 +51,26 @@ public sealed record RobustnessOptions
     /// AutoAttack's order of work: at each ε, every attack after the first runs only on the images that all earlier
     /// attacks (in <see cref="Attacks"/> order) failed to fool. The cost falls with every image already broken; each
     /// attack's robust accuracy becomes cumulative ("after this attack and all before it"), flagged by
-    /// <see cref="AttackResult.Cumulative"/>. The first attack's row equals the full run's. The worst case is not
-    /// guaranteed identical to the full run's: an attack's random choices (random start, Square's search) depend on
-    /// which images share its batch, and a survivor lands in other batches. Tested on a 4-bit SmallCnn (300 images,
-    /// FGSM, PGD-10, APGD-CE): the two worst cases agree within 2 points. Off by default.
+    /// <see cref="AttackResult.Cumulative"/>. The first attack's row equals the full run's, and so does the worst case:
+    /// every random choice of an attack (random start, Square's search, target classes) is keyed by the image's global
+    /// row, so a survivor meets exactly the attack it meets in the full run. Off by default.
     /// </summary>
     public bool Cascade { get; init; }
+
+    /// <summary>
+    /// Evaluate only this shard's rows of the (<see cref="Limit"/>-capped) data, each under its global row index (null:
+    /// every row). The report then carries a <see cref="RobustnessReport.Shard"/> section and its per-image outcomes;
+    /// <see cref="RobustnessShards.Merge"/> joins the shards' reports into the report of one process evaluating every row.
+    /// </summary>
+    public EvaluationShard? Shard { get; init; }
+
+    /// <summary>
+    /// Device of the attacks' forward and backward passes: "cpu", "cuda" or "cuda:N" (null: wherever the model is). A
+    /// <see cref="DqMlNet.Models.DqModel"/> or a deployed model's differentiable twin is moved there for the evaluation and
+    /// back after; a deployed model's verdicts stay on its ONNX Runtime session. Asking for CUDA in a process without it
+    /// (the TorchSharp-cpu package, or no GPU) is an error naming the fix.
+    /// </summary>
+    public string? Device { get; init; }
 
     /// <summary>Free-text description of the model for the report.</summary>
     public string? ModelDescription { get; init; }
@@ -69,6 +83,12 @@ public sealed record RobustnessOptions
             throw new ArgumentException("RobustnessOptions.Epsilons needs at least one finite ε ≥ 0 (pixel units, e.g. 8/255).");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
         if (Limit is < 1) throw new ArgumentOutOfRangeException(nameof(Limit), Limit, "Limit must be at least 1.");
+        Shard?.Validate();
+        if (Device is not null)
+        {
+            try { Runtime.TorchRuntime.ParseDevice(Device); }
+            catch (ArgumentException ex) { throw new ArgumentException($"RobustnessOptions.Device: {ex.Message}", nameof(Device), ex); }
+        }
         if (MaskingSubset < 1) throw new ArgumentOutOfRangeException(nameof(MaskingSubset), MaskingSubset, "MaskingSubset must be at least 1.");
     }
 }

@@ -6,8 +6,11 @@ namespace DqMlNet.Evaluators;
 /// </summary>
 public sealed record RobustnessReport
 {
-    /// <summary>Schema version of the JSON document.</summary>
-    public int SchemaVersion { get; init; } = 2;
+    /// <summary>
+    /// Schema version of the JSON document: 3 adds <see cref="Suite"/>, <see cref="Images"/> (per-image outcomes) and
+    /// <see cref="Shard"/>; every field of version 2 keeps its name and meaning.
+    /// </summary>
+    public int SchemaVersion { get; init; } = 3;
 
     /// <summary>Model description (architecture, mode, bits, β).</summary>
     public string Model { get; init; } = "";
@@ -70,6 +73,15 @@ public sealed record RobustnessReport
 
     /// <summary>Gradient-masking and consistency warnings; an empty list means every check passed.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+
+    /// <summary>What ran (attacks with their settings, ε, cascade, checks); null in reports older than schema 3.</summary>
+    public EvaluationSuite? Suite { get; init; }
+
+    /// <summary>Per-image outcomes behind the aggregates; null in reports older than schema 3.</summary>
+    public ImageResults? Images { get; init; }
+
+    /// <summary>Which shard of an evaluation this report holds; null for a whole (or merged) evaluation.</summary>
+    public ShardSection? Shard { get; init; }
 
     /// <summary>Robust accuracy of <paramref name="attack"/> at <paramref name="epsilon"/>, or null.</summary>
     public double? RobustAccuracy(string attack, double epsilon) =>
@@ -134,7 +146,10 @@ public sealed record AttackResult
     /// <summary>Images this attack actually perturbed (every evaluated image unless <see cref="Cumulative"/>).</summary>
     public int? Attacked { get; init; }
 
-    /// <summary>Wall-clock seconds.</summary>
+    /// <summary>
+    /// Wall-clock seconds of this attack at this ε (a merged report: the sum over its shards). The one non-deterministic
+    /// field of a report: it differs between runs of the same evaluation, and two reports compare equal without it.
+    /// </summary>
     public double Seconds { get; init; }
 }
 

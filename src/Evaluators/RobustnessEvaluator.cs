@@ -55,8 +55,10 @@ public sealed class RobustnessEvaluator
     }
 
     /// <summary>
-    /// Evaluates any classifier. Without gradients (an ONNX session), only score-based and transfer attacks run; gradient
-    /// attacks in the suite are reported as skipped in the warnings.
+    /// Evaluates any classifier. Without gradients (a score-only <see cref="Transforms.Onnx.OnnxClassifier"/>), only
+    /// score-based and transfer attacks run; gradient attacks in the suite are reported as skipped in the warnings, and a
+    /// warning says that no gradient attack ran. For a DqMlNet export, evaluate its <see cref="DeployedModel"/> instead:
+    /// the same verdicts, plus white-box attacks through its differentiable twin.
     /// </summary>
     public RobustnessReport Evaluate(IClassifier classifier, ImageDataset data, IProgress<EvaluationProgress>? progress = null,
         CancellationToken cancellationToken = default)
@@ -66,6 +68,7 @@ public sealed class RobustnessEvaluator
         {
             DeployedClassifier => RobustnessReport.DeployedExport,
             TorchClassifier => RobustnessReport.FloatModel,
+            Transforms.Onnx.OnnxClassifier => ScoreOnlyOnnx,
             _ => $"classifier {classifier.GetType().Name}",
         };
         return Run(classifier, classifier, null, data, Options.ModelDescription ?? classifier.GetType().Name, artifact, progress, cancellationToken);
@@ -91,6 +94,7 @@ public sealed class RobustnessEvaluator
         var attacks = Options.Attacks.Where(a => main.HasGradients || !a.Create(0.1).NeedsGradients).ToList();
         foreach (var skipped in Options.Attacks.Except(attacks))
             warnings.Add($"{skipped.Name} skipped: it needs gradients and the classifier is a black box.");
+        if (!main.HasGradients) warnings.Add(ScoreOnlyWarning);
         var epsilons = Options.Epsilons.Distinct().OrderBy(e => e).ToList();
         int batches = (n + Options.BatchSize - 1) / Options.BatchSize;
         int totalSteps = batches * (1 + attacks.Count * epsilons.Count);
@@ -265,6 +269,15 @@ public sealed class RobustnessEvaluator
         };
         return (result, correct);
     }
+
+    /// <summary>The <see cref="RobustnessReport.Artifact"/> of an ONNX file evaluated through its session alone.</summary>
+    internal const string ScoreOnlyOnnx = "ONNX file as ONNX Runtime scores it, score-only (no gradients)";
+
+    /// <summary>What a report of a classifier without gradients says about its minimum.</summary>
+    internal const string ScoreOnlyWarning =
+        "Score-only classifier: no gradient (white-box) attack could run, so every number here comes from score-based or " +
+        "random attacks and is an upper bound on robust accuracy; a white-box evaluation of the same model may find more " +
+        "adversarial examples.";
 
     /// <summary>What a proxy row's settings say about its gradients.</summary>
     internal const string SurrogateGradientNote =

@@ -128,7 +128,8 @@ internal static class DqCommand
         return new Option<string[]?>("--attacks")
         {
             Description = "Attacks, comma-separated: FGSM, R+FGSM, BIM, PGD, PGD-L2, PGD-proxy, MI-FGSM, APGD-CE, APGD-T, FAB-T, Square, Noise. " +
-                          "Default: the light suite (APGD-CE, APGD-T, Square, PGD-proxy) for a model zip; Square,Noise for an ONNX file (a black box).",
+                          "Default: the light suite (APGD-CE, APGD-T, Square, PGD-proxy) for a model zip or a DqMlNet ONNX export; " +
+                          "Square,Noise for any other ONNX file (score-only: gradient attacks are refused).",
             AllowMultipleArgumentsPerToken = true,
             CustomParser = result =>
             {

@@ -9,16 +9,18 @@ using Spectre.Console;
 namespace DqMlNet.Cli;
 
 /// <summary>
-/// <c>dq evaluate</c>: robustness of a DqMlNet zip (white-box attacks judged on the deployed ONNX Runtime model) or of
-/// any ONNX classifier (a black box: Square and Noise only) on Fashion-MNIST test images.
+/// <c>dq evaluate</c>: robustness on Fashion-MNIST test images of what ships. A DqMlNet zip or a DqMlNet ONNX export is
+/// attacked white-box: ONNX Runtime scores every candidate and gives every verdict, the export's differentiable twin
+/// gives the gradients. Any other ONNX classifier is score-only: score-based attacks (Square) and noise run, a gradient
+/// attack named on the command line is refused (exit code 2) rather than skipped, and the report warns that its numbers
+/// are upper bounds from score-based attacks alone.
 /// </summary>
 internal static class EvaluateCommand
 {
-    private static readonly string[] BlackBoxAttacks = { "SQUARE", "NOISE" };
-
     public static Command Create(IAnsiConsole console, TextWriter error)
     {
-        var model = DqCommand.InputFile("model", "A DqMlNet ML.NET model zip, or any ONNX image classifier (.onnx) evaluated as a black box.");
+        var model = DqCommand.InputFile("model",
+            "A DqMlNet ML.NET model zip or ONNX export (attacked white-box), or any other ONNX image classifier (.onnx, score-only: Square and Noise).");
         var data = DqCommand.DataOption();
         var attacks = DqCommand.AttacksOption();
         var eps = DqCommand.EpsilonsOption();
@@ -45,14 +47,13 @@ internal static class EvaluateCommand
         {
             var file = parse.GetValue(model)!;
             bool onnx = CliData.IsOnnx(file);
-            // Default: the light suite (APGD-CE, APGD-T, Square, smooth-proxy PGD), the same as RobustnessOptions'.
-            var names = parse.GetValue(attacks) is { Length: > 0 } given ? given : onnx ? new[] { "Square", "Noise" } : null;
-            if (onnx && names!.FirstOrDefault(n => !BlackBoxAttacks.Contains(n.ToUpperInvariant())) is string white)
-                throw new ArgumentException($"'{white}' needs gradients, but an ONNX file is evaluated as a black box: use --attacks Square,Noise.");
+            var names = parse.GetValue(attacks) is { Length: > 0 } given ? given : null;
             int s = parse.GetValue(steps) ?? 20, q = parse.GetValue(queries) ?? 1000;
+            var named = names?.Select(n => AttackEntry.Named(n, s, q)).ToArray(); // unknown names fail here, before any file is read
             var options = new RobustnessOptions
             {
-                Attacks = names is null ? AttackSuites.Light(quantized: true, s, q) : names.Select(n => AttackEntry.Named(n, s, q)).ToArray(),
+                // Default: the light suite (APGD-CE, APGD-T, Square, smooth-proxy PGD), the same as RobustnessOptions'.
+                Attacks = named ?? AttackSuites.Light(quantized: true, s, q),
                 Epsilons = parse.GetValue(eps)!,
                 Limit = parse.GetValue(limit),
                 Seed = parse.GetValue(seed),
@@ -74,6 +75,8 @@ internal static class EvaluateCommand
                 .Output(parse.GetValue(output) is null ? (part is null ? "the report <model>.robustness.json" : "the shard report") : "--output", target);
             if (markdown is not null) plan.Output("the Markdown report (the JSON path with .md: name the JSON, e.g. -o report.json)", markdown);
             plan.Validate(overwrite);
+            // Which ONNX file this is decides what can be attacked: a foreign file has no differentiable twin.
+            using var onnxModel = onnx ? OnnxTarget.Open(file, named, s, q) : null;
             var modelSha256 = SideFile.Sha256(file.FullName); // the bytes evaluated: readers match the report to the model by it
             using var test = CliData.Load(parse.GetValue(data), DatasetSplit.Test, parse.GetValue(limit), Console.Error);
 
@@ -88,7 +91,7 @@ internal static class EvaluateCommand
                         task.Value = p.Step;
                         task.Description = p.Epsilon is double e ? $"{p.Stage} ε={e:G3}" : p.Stage;
                     });
-                    report = onnx ? EvaluateOnnx(file, test, options, progress) : EvaluateZip(file, test, options, progress);
+                    report = onnxModel is not null ? onnxModel.Evaluate(test, options, progress) : EvaluateZip(file, test, options, progress);
                 });
 
             report = report with { ModelSha256 = modelSha256 };
@@ -123,35 +126,7 @@ internal static class EvaluateCommand
         }
     }
 
-    private static RobustnessReport EvaluateOnnx(FileInfo file, ImageDataset test, RobustnessOptions options, IProgress<EvaluationProgress> progress)
-    {
-        using var classifier = new OnnxClassifier(file.FullName);
-        var dims = classifier.InputDimensions;
-        long Dim(int i, int fallback) => dims[i] > 0 ? dims[i] : fallback;
-        var shape = new[] { Dim(1, test.Channels), Dim(2, test.Height), Dim(3, test.Width) };
-        CheckShape((int)shape[0], (int)shape[1], (int)shape[2], test);
-        var box = new OnnxBlackBox(classifier, shape);
-        if (box.NumClasses != test.NumClasses)
-            throw new InvalidDataException($"The ONNX model has {box.NumClasses} outputs but Fashion-MNIST has {test.NumClasses} classes.");
-        if (box.ClassNames is { } names && !names.SequenceEqual(test.ClassNames))
-        {
-            // Reorder the labels to the model's class order.
-            var index = test.ClassNames.Select(n => names.ToList().IndexOf(n)).ToArray();
-            if (index.Any(i => i < 0))
-                throw new InvalidDataException($"The model's classes ({string.Join(", ", names)}) differ from Fashion-MNIST's.");
-            var labels = test.Labels.data<long>().ToArray().Select(l => (long)index[l]).ToArray();
-            using var remapped = ImageDataset.FromTensors(test.Images, TorchSharp.torch.tensor(labels), names);
-            return new RobustnessEvaluator(options with { ModelDescription = Describe(file, classifier) }).Evaluate(box, remapped, progress);
-        }
-        return new RobustnessEvaluator(options with { ModelDescription = Describe(file, classifier) }).Evaluate(box, test, progress);
-    }
-
-    private static string Describe(FileInfo file, OnnxClassifier classifier) =>
-        classifier.Metadata.TryGetValue(OnnxMetadataKeys.Architecture, out var arch)
-            ? $"{file.Name}: {arch} {classifier.Metadata.GetValueOrDefault(OnnxMetadataKeys.Mode)} {classifier.Metadata.GetValueOrDefault(OnnxMetadataKeys.ActivationBits)} (ONNX black box)".Replace("  ", " ")
-            : $"{file.Name} (ONNX black box)";
-
-    private static void CheckShape(int c, int h, int w, ImageDataset test)
+    internal static void CheckShape(int c, int h, int w, ImageDataset test)
     {
         if (c != test.Channels || h != test.Height || w != test.Width)
             throw new InvalidDataException($"The model expects {c}×{h}×{w} images but the test data is {test.Channels}×{test.Height}×{test.Width}.");

@@ -4,7 +4,7 @@ namespace DqMlNet.Evaluators;
 
 /// <summary>
 /// One attack of a suite: a name and how to build it for an ε. <see cref="SmoothProxy"/> runs it on the model's
-/// smooth-proxy gradients (BPDA through un-quantized ReLU6), judged on the true quantized model.
+/// smooth-proxy gradients (a surrogate-gradient attack through the un-quantized ReLU6), judged on the true quantized model.
 /// </summary>
 public sealed record AttackEntry(string Name, Func<double, Attack> Create, bool SmoothProxy = false)
 {

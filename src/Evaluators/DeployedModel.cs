@@ -33,12 +33,51 @@ public sealed class DeployedModel : IDisposable
         ProxyClassifier = Spec.IsQuantized ? new DeployedClassifier(Session, Replica, QuantizerGradient.SmoothProxy) : Classifier;
     }
 
-    /// <summary>Opens an ONNX file written by DqMlNet's exporter.</summary>
+    /// <summary>
+    /// Opens an ONNX file written by DqMlNet's exporter. The file is read once, at most
+    /// <see cref="ModelFileLimits.MaxModelBytes"/> bytes, so the session and the twin see the same bytes.
+    /// </summary>
     public static DeployedModel FromFile(string path, OnnxClassifierOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file '{path}' does not exist.", path);
-        return FromBytes(File.ReadAllBytes(path), options);
+        byte[] bytes = ReadCapped(path);
+        try
+        {
+            return FromBytes(bytes, options);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"ONNX file '{path}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="model"/> carries the model spec DqMlNet's exporter writes, i.e. whether a differentiable
+    /// replica can be built from it (<see cref="FromFile"/>); a foreign ONNX file can only be attacked score-only
+    /// through <see cref="OnnxClassifier"/>.
+    /// </summary>
+    public static bool IsDqMlNetExport(OnnxClassifier model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Metadata.ContainsKey(OnnxMetadataKeys.ModelSpec);
+    }
+
+    // Reads in chunks and stops past the cap: the length on disk may change after it was checked.
+    private static byte[] ReadCapped(string path)
+    {
+        long cap = ModelFileLimits.MaxModelBytes;
+        using var stream = File.OpenRead(path);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
+        {
+            if (buffer.Length + read > cap)
+                throw new InvalidDataException($"ONNX file '{path}' has more than {cap:N0} bytes, the limit. {ModelFileLimits.RaiseHint}");
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
     }
 
     /// <summary>Opens ONNX bytes written by DqMlNet's exporter.</summary>
@@ -64,7 +103,7 @@ public sealed class DeployedModel : IDisposable
     /// <summary>The differentiable twin (the file's weights, folded BatchNorm, activation grid).</summary>
     public DqModel Replica { get; }
 
-    /// <summary>Judge = ONNX Runtime logits, gradients = the twin with straight-through quantizers.</summary>
+    /// <summary>Judge = ONNX Runtime logits, gradients = the twin with straight-through quantizers (this library's BPDA).</summary>
     public DeployedClassifier Classifier { get; }
 
     /// <summary>Judge = ONNX Runtime logits, gradients = the twin's smooth proxy (un-quantized ReLU6); <see cref="Classifier"/> for full precision.</summary>

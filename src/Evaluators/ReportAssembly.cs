@@ -85,6 +85,7 @@ internal static class ReportAssembly
         }).ToList();
 
         var warnings = suite.Skipped.Select(s => $"{s} skipped: it needs gradients and the classifier is a black box.").ToList();
+        if (suite.ScoreOnly) warnings.Add(RobustnessEvaluator.ScoreOnlyWarning);
         if (suite.MaskingChecks)
         {
             warnings.AddRange(MaskingChecks.RisingWithEpsilon(results, suite.MaskingTolerance));

@@ -62,8 +62,10 @@ public sealed class RobustnessEvaluator
     }
 
     /// <summary>
-    /// Evaluates any classifier. Without gradients (an ONNX session), only score-based and transfer attacks run; gradient
-    /// attacks in the suite are reported as skipped in the warnings.
+    /// Evaluates any classifier. Without gradients (a score-only <see cref="Transforms.Onnx.OnnxClassifier"/>), only
+    /// score-based and transfer attacks run; gradient attacks in the suite are reported as skipped in the warnings, and a
+    /// warning says that no gradient attack ran. For a DqMlNet export, evaluate its <see cref="DeployedModel"/> instead:
+    /// the same verdicts, plus white-box attacks through its differentiable twin.
     /// </summary>
     public RobustnessReport Evaluate(IClassifier classifier, ImageDataset data, IProgress<EvaluationProgress>? progress = null,
         CancellationToken cancellationToken = default)
@@ -77,6 +79,7 @@ public sealed class RobustnessEvaluator
         {
             DeployedClassifier => RobustnessReport.DeployedExport,
             TorchClassifier => RobustnessReport.FloatModel,
+            Transforms.Onnx.OnnxClassifier => ScoreOnlyOnnx,
             _ => $"classifier {classifier.GetType().Name}",
         };
         return Run(classifier, classifier, null, data, Options.ModelDescription ?? classifier.GetType().Name, artifact, progress, cancellationToken);
@@ -155,6 +158,7 @@ public sealed class RobustnessEvaluator
                 };
             }).ToList(),
             Skipped = Options.Attacks.Except(attacks).Select(a => a.Name).ToList(),
+            ScoreOnly = !main.HasGradients,
             Epsilons = epsilons,
             Cascade = Options.Cascade,
             AmplificationEpsilon = model is null ? null : Options.AmplificationEpsilon,
@@ -322,6 +326,15 @@ public sealed class RobustnessEvaluator
         clock.Stop();
         return new Outcome(correct, norms, queries, clock.Elapsed.TotalSeconds);
     }
+
+    /// <summary>The <see cref="RobustnessReport.Artifact"/> of an ONNX file evaluated through its session alone.</summary>
+    internal const string ScoreOnlyOnnx = "ONNX file as ONNX Runtime scores it, score-only (no gradients)";
+
+    /// <summary>What a report of a classifier without gradients says about its minimum.</summary>
+    internal const string ScoreOnlyWarning =
+        "Score-only classifier: no gradient (white-box) attack could run, so every number here comes from score-based or " +
+        "random attacks and is an upper bound on robust accuracy; a white-box evaluation of the same model may find more " +
+        "adversarial examples.";
 
     /// <summary>What a proxy row's settings say about its gradients.</summary>
     internal const string SurrogateGradientNote =

@@ -60,6 +60,7 @@ public class ModelTests
         var back = ModelSpec.FromJson(spec.ToJson());
         Assert.Equal(spec, back);
         Assert.Contains("\"mode\":\"FullPrecision\"", spec.ToJson());
+        Assert.DoesNotContain('\n', spec.ToJson()); // compact, as documented: stored in metadata and compared as text
         Assert.Equal(8, Assert.IsType<QuantConv2d>(model.modules().OfType<QuantConv2d>().First()).WeightBits);
     }
 }

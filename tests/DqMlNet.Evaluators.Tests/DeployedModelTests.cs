@@ -42,7 +42,7 @@ public sealed class DeployedModels : IDisposable
     }
 }
 
-public class DeployedModelTests(DeployedModels models) : IClassFixture<DeployedModels>
+public partial class DeployedModelTests(DeployedModels models) : IClassFixture<DeployedModels>
 {
     private static long[] TwinLabels(DqModel twin, Tensor images)
     {

@@ -29,6 +29,19 @@ internal static class ForeignModels
         return model.ToByteArray();
     }
 
+    /// <summary>
+    /// A DqMlNet export turned foreign: without its <c>logits</c> output (probabilities alone, as many published
+    /// classifiers ship) and without DqMlNet metadata.
+    /// </summary>
+    public static byte[] WithoutLogits(ModelProto export)
+    {
+        var model = export.Clone();
+        var logits = model.Graph.Output.Single(o => o.Name == "logits");
+        model.Graph.Output.Remove(logits);
+        model.MetadataProps.Clear();
+        return model.ToByteArray();
+    }
+
     private static NodeProto Node(string op, string[] inputs, string output)
     {
         var n = new NodeProto { OpType = op, Name = op };

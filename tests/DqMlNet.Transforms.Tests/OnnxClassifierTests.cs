@@ -1,3 +1,4 @@
+using DqMlNet.Attacks;
 using DqMlNet.Transforms.Onnx;
 using static TorchSharp.torch;
 
@@ -25,8 +26,13 @@ public sealed class OnnxClassifierTests(TrainedModels models)
         Assert.Equal(expected, p.Probabilities, (x, y) => Math.Abs(x - y) < 1e-5);
         Assert.Equal(expectedLogits.argmax(1).data<long>().ToArray().Select(l => (int)l), p.Labels);
 
-        IScoreModel scorer = classifier;
-        Assert.Equal(p.Probabilities, scorer.Scores(batch));
+        // As a classifier for attacks: the file's logits, CPU, score-only.
+        IClassifier attacked = classifier;
+        Assert.Equal(new long[] { 3, 4, 4 }, attacked.InputShape);
+        Assert.False(attacked.HasGradients);
+        Assert.True(classifier.ProvidesLogits);
+        Assert.Equal(p.Logits, attacked.Logits(batch).data<float>().ToArray());
+        Assert.Throws<NotSupportedException>(() => attacked.SurrogateLogits(batch));
         Assert.Empty(classifier.Predict(zeros(0, 3, 4, 4)).Labels);
         Assert.Throws<ArgumentException>(() => classifier.Predict(zeros(2, 1, 4, 4)));
     }

@@ -85,7 +85,8 @@ public abstract class Attack
         if (NeedsGradients && !model.HasGradients)
             throw new InvalidOperationException(
                 $"{Name} needs input gradients but the classifier is a black box (scores only). Use a score-based attack " +
-                "(SquareAttack) or a transfer attack crafted on a differentiable substitute.");
+                "(SquareAttack), a transfer attack crafted on a differentiable substitute, or, for a DqMlNet ONNX export, " +
+                "DeployedModel, whose gradients come from the file's differentiable twin.");
         if (images.dim() != 4 || labels.dim() != 1 || labels.shape[0] != images.shape[0])
             throw new ArgumentException(
                 $"Attacks take images [N, C, H, W] and labels [N]; got images [{string.Join(", ", images.shape)}] and labels " +

@@ -6,6 +6,11 @@ namespace DqMlNet.Attacks;
 /// A classifier as attacks see it (the shape of ART's estimator): [0, 1] pixels in, logits out. Score-based attacks
 /// (Square) need only <see cref="Logits"/>; gradient attacks need <see cref="SurrogateLogits"/>.
 /// </summary>
+/// <remarks>
+/// Every model an attack can target is one: a TorchSharp model (<see cref="TorchClassifier"/>), any ONNX file
+/// (<c>OnnxClassifier</c>, score-only), and a DqMlNet export, fitted ML.NET stage or saved zip as deployed
+/// (<c>DeployedClassifier</c>: ONNX Runtime judges, the export's differentiable twin gives the gradients).
+/// </remarks>
 public interface IClassifier
 {
     /// <summary>Input shape [C, H, W].</summary>

@@ -5,9 +5,9 @@ using static TorchSharp.torch;
 namespace DqMlNet.Attacks;
 
 /// <summary>
-/// Wraps a <see cref="DqModel"/> for attacks. Gradients pass quantizers straight-through by default; with
-/// <see cref="QuantizerGradient.SmoothProxy"/> they are taken through the un-quantized ReLU6 (BPDA) while success is
-/// still judged on the true quantized model.
+/// Wraps a <see cref="DqModel"/> for attacks. Gradients pass quantizers straight-through by default (BPDA: the quantized
+/// forward pass, the ReLU6 backward pass); with <see cref="QuantizerGradient.SmoothProxy"/> they come from the
+/// un-quantized ReLU6 surrogate (a surrogate-gradient attack) while success is still judged on the true quantized model.
 /// </summary>
 public sealed class TorchClassifier : IClassifier
 {

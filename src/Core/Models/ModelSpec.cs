@@ -197,7 +197,10 @@ public sealed record ModelSpec
         return checked(total + inWidth * NumClasses);
     }
 
-    /// <summary>Serialises to indented JSON (camelCase, enums as names).</summary>
+    /// <summary>
+    /// Serialises to compact single-line JSON (camelCase, enums as names). Compact on purpose: the text is stored in ONNX
+    /// metadata and checkpoints and compared for equality, so its bytes must not depend on formatting.
+    /// </summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     /// <summary>Reads a spec written by <see cref="ToJson"/>.</summary>

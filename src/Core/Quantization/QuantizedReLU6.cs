@@ -24,7 +24,8 @@ public sealed class QuantizedReLU6 : ActivationLayer
 
     /// <summary>
     /// How gradients pass this quantizer. <see cref="QuantizerGradient.StraightThrough"/> in training and for honest
-    /// attacks; the others exist for attack research (smooth-proxy BPDA) and to demonstrate gradient masking.
+    /// attacks (there it is BPDA); the others exist for attack research (the smooth-proxy surrogate gradient) and to
+    /// demonstrate gradient masking.
     /// </summary>
     public QuantizerGradient Gradient { get; set; } = QuantizerGradient.StraightThrough;
 

@@ -12,6 +12,9 @@ public sealed record EvaluationSuite
     /// <summary>Attacks of the options that were skipped (they need gradients and the classifier is a black box).</summary>
     public IReadOnlyList<string> Skipped { get; init; } = Array.Empty<string>();
 
+    /// <summary>The classifier had no gradients (an ONNX file scored alone): every number is an upper bound.</summary>
+    public bool ScoreOnly { get; init; }
+
     /// <summary>The budgets ε, ascending and distinct.</summary>
     public IReadOnlyList<double> Epsilons { get; init; } = Array.Empty<double>();
 
@@ -32,7 +35,7 @@ public sealed record EvaluationSuite
 
     /// <summary>Whether <paramref name="other"/> describes the same evaluation (every field equal; lists element by element).</summary>
     public bool Matches(EvaluationSuite? other) =>
-        other is not null && Attacks.SequenceEqual(other.Attacks, SuiteAttack.Comparer) && Skipped.SequenceEqual(other.Skipped) &&
+        other is not null && Attacks.SequenceEqual(other.Attacks, SuiteAttack.Comparer) && Skipped.SequenceEqual(other.Skipped) && ScoreOnly == other.ScoreOnly &&
         Epsilons.SequenceEqual(other.Epsilons) && Cascade == other.Cascade && AmplificationEpsilon == other.AmplificationEpsilon &&
         MaskingChecks == other.MaskingChecks && MaskingSubset == other.MaskingSubset && MaskingTolerance == other.MaskingTolerance;
 }

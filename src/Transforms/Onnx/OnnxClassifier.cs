@@ -1,3 +1,4 @@
+using DqMlNet.Attacks;
 using Microsoft.ML.OnnxRuntime;
 using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using static TorchSharp.torch;
@@ -6,12 +7,24 @@ namespace DqMlNet.Transforms.Onnx;
 
 /// <summary>
 /// Scores image batches with an ONNX image classifier through one reused ONNX Runtime <see cref="InferenceSession"/>.
-/// Works with DqMlNet exports and with any classifier that has a single float input [N, C, H, W] and a float output
-/// [N, classes]. Inputs and outputs are bound to managed/TorchSharp memory without copies. <see cref="Predict(float[], int)"/>
-/// and <see cref="Scores"/> are thread-safe.
+/// Works with DqMlNet exports and with any classifier that has a single float input [N, C, H, W] with fixed C, H, W and
+/// a float output [N, classes]. Inputs and outputs are bound to managed/TorchSharp memory without copies.
+/// <see cref="Predict(float[], int)"/>, <see cref="Predict(Tensor)"/> and <see cref="Logits"/> are thread-safe.
 /// </summary>
-public sealed class OnnxClassifier : IScoreModel, IDisposable
+/// <remarks>
+/// As an <see cref="IClassifier"/> it is score-only (a black box): ONNX Runtime computes no input gradients, so
+/// score-based attacks (<see cref="SquareAttack"/>) and transfer attacks run on it, and a gradient attack fails with a
+/// clear error. To attack a DqMlNet export white-box, open it with <c>DeployedModel</c> (DqMlNet.Evaluators): gradients
+/// then come from the file's differentiable replica (<see cref="DeployedReplica"/>) while this session still gives
+/// every verdict.
+/// </remarks>
+public sealed class OnnxClassifier : IClassifier, IDisposable
 {
+    /// <summary>
+    /// Floor under probabilities before taking their log, for files that output probabilities alone: log(max(p, 1e-30)).
+    /// </summary>
+    public const float ProbabilityFloor = 1e-30f;
+
     private readonly InferenceSession session;
     private readonly string[] outputNames;
     private readonly bool softmax;
@@ -105,9 +118,23 @@ public sealed class OnnxClassifier : IScoreModel, IDisposable
     /// <summary>
     /// True when every <see cref="OnnxPrediction.Logits"/> is filled: the model has a <c>logits</c> output besides its
     /// scores (DqMlNet exports do), or its scores are logits. Attacks need logits: margins recovered from probabilities
-    /// as log(p) vanish once p underflows (a margin above ~87 in float32).
+    /// as log(max(p, <see cref="ProbabilityFloor"/>)) stop at ln 10^30 ≈ 69, so a score-based attack cannot see a
+    /// larger margin shrink. False only for files that output probabilities alone; <see cref="Logits"/> then falls back
+    /// to log-probabilities.
     /// </summary>
     public bool ProvidesLogits => hasLogits || softmax;
+
+    /// <summary>Input shape [C, H, W]; throws <see cref="NotSupportedException"/> when the file declares them dynamic.</summary>
+    public long[] InputShape => inputDims.Skip(1).Any(d => d <= 0) ? throw DynamicImageShape() : inputDims[1..];
+
+    /// <summary>Always the CPU: ONNX Runtime runs on the CPU here, and inputs on another device are copied.</summary>
+    public Device Device => CPU;
+
+    /// <summary>Always false: ONNX Runtime gives scores, not input gradients.</summary>
+    public bool HasGradients => false;
+
+    /// <summary>Always false: there is no surrogate (see <see cref="SurrogateLogits"/>).</summary>
+    public bool SurrogateIsExact => false;
 
     /// <summary>Input dimensions [N, C, H, W] as declared by the model (−1 where dynamic).</summary>
     public IReadOnlyList<long> InputDimensions => inputDims;
@@ -169,22 +196,56 @@ public sealed class OnnxClassifier : IScoreModel, IDisposable
         return labels;
     }
 
-    /// <inheritdoc />
-    public float[] Scores(Tensor batch) => Predict(batch).Probabilities;
+    /// <summary>
+    /// The file's logits for a batch [N, C, H, W] as a CPU tensor [N, classes]: its <c>logits</c> output when it has one
+    /// (every DqMlNet export), or its scores when they are logits. A foreign file with probabilities alone gives
+    /// log(max(p, <see cref="ProbabilityFloor"/>)): the same argmax and softmax, but margins stop at ≈ 69 (see
+    /// <see cref="ProvidesLogits"/>).
+    /// </summary>
+    public Tensor Logits(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var detached = input.detach();
+        var prediction = Predict(detached);
+        var shape = new long[] { prediction.Count, NumClasses };
+        if (prediction.Logits is { } logits) return tensor(logits, shape);
+        using var probabilities = tensor(prediction.Probabilities, shape);
+        return probabilities.clamp_min(ProbabilityFloor).log();
+    }
+
+    /// <summary>
+    /// Always throws <see cref="NotSupportedException"/>: an ONNX Runtime session has no input gradients. Attacks check
+    /// <see cref="HasGradients"/> first and refuse gradient attacks with a message naming the alternatives.
+    /// </summary>
+    public Tensor SurrogateLogits(Tensor input) =>
+        throw new NotSupportedException(
+            "An ONNX Runtime session is score-only: it has no input gradients. Use a score-based attack (SquareAttack), a " +
+            "transfer attack, or, for a DqMlNet export, DeployedModel, whose gradients come from the file's differentiable replica.");
+
+    /// <summary>Nothing to switch: the session is always in inference mode. Returns a no-op scope.</summary>
+    public IDisposable BeginAttack() => NoState.Instance;
+
+    private sealed class NoState : IDisposable
+    {
+        public static readonly NoState Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
 
     private long[] ResolveShape(int count)
     {
         var dims = inputDims.ToArray();
         dims[0] = count;
-        if (dims.Skip(1).Any(d => d <= 0))
-        {
-            throw new NotSupportedException(
-                $"Input '{InputName}' has dynamic image dimensions [{string.Join(", ", inputDims)}]; OnnxClassifier needs fixed C, H, W.");
-        }
+        if (dims.Skip(1).Any(d => d <= 0)) throw DynamicImageShape();
         if (inputDims[0] > 0 && inputDims[0] != count)
             throw new ArgumentException($"The model has a fixed batch size of {inputDims[0]}; got {count} image(s).");
         return dims;
     }
+
+    private NotSupportedException DynamicImageShape() =>
+        new($"Input '{InputName}' has dynamic image dimensions [{string.Join(", ", inputDims)}]; OnnxClassifier needs fixed C, H, W.");
 
     private OnnxPrediction Run(OrtValue? input, int count)
     {

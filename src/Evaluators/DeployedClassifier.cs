@@ -7,12 +7,13 @@ using static TorchSharp.torch;
 namespace DqMlNet.Evaluators;
 
 /// <summary>
-/// A deployed ONNX export as attacks see it. <see cref="Logits"/> is the deployed model itself (ONNX Runtime, integer
+/// A deployed ONNX export as white-box attacks see it: the score-only <see cref="OnnxClassifier"/> given gradients.
+/// <see cref="Logits"/> is the deployed model itself (<see cref="OnnxClassifier.Logits"/>: ONNX Runtime, integer
 /// kernels for VQ/DQ — exactly what a fitted stage, a saved zip and the ONNX file score): every "fooled" an attack
 /// records and every verdict comes from it. <see cref="SurrogateLogits"/> is the file's differentiable twin
 /// (<see cref="DeployedReplica"/>: the same int8 weights, folded BatchNorm and activation grid) with straight-through
-/// quantizer gradients, or with the smooth-proxy surrogate gradient (un-quantized ReLU6). No gradient comes from the
-/// float training model.
+/// quantizer gradients (this library's BPDA), or with the smooth-proxy surrogate gradient (un-quantized ReLU6). No
+/// gradient comes from the float training model.
 /// </summary>
 public sealed class DeployedClassifier : IClassifier
 {
@@ -26,6 +27,9 @@ public sealed class DeployedClassifier : IClassifier
         ArgumentNullException.ThrowIfNull(replica);
         if (session.NumClasses != replica.Spec.NumClasses)
             throw new ArgumentException($"The ONNX model has {session.NumClasses} classes but the replica {replica.Spec.NumClasses}.", nameof(replica));
+        if (!session.InputShape.SequenceEqual(replica.Spec.InputShape))
+            throw new ArgumentException(
+                $"The ONNX model takes [{string.Join(", ", session.InputShape)}] images but the replica [{string.Join(", ", replica.Spec.InputShape)}].", nameof(replica));
         twin = new TorchClassifier(replica, gradient);
     }
 
@@ -54,17 +58,10 @@ public sealed class DeployedClassifier : IClassifier
     public bool SurrogateIsExact => false;
 
     /// <summary>
-    /// The deployed model's logits (its <c>logits</c> output). A file without logits falls back to log(max(p, 1e-30)),
-    /// whose margins saturate near 69; DqMlNet exports always carry logits.
+    /// The deployed model's logits: the file's own <c>logits</c> output, which every DqMlNet export carries (see
+    /// <see cref="OnnxClassifier.Logits"/> for the log-probability fallback of a file without one).
     /// </summary>
-    public Tensor Logits(Tensor input)
-    {
-        var prediction = session.Predict(input.detach().cpu().contiguous());
-        var shape = new long[] { input.shape[0], NumClasses };
-        if (session.ProvidesLogits && prediction.Logits is { } logits) return tensor(logits, shape);
-        using var p = tensor(prediction.Probabilities, shape);
-        return p.clamp_min(1e-30f).log();
-    }
+    public Tensor Logits(Tensor input) => session.Logits(input);
 
     /// <inheritdoc />
     public Tensor SurrogateLogits(Tensor input) => twin.SurrogateLogits(input.to(twin.Device)).cpu();

@@ -32,6 +32,15 @@ internal static class EvaluateCommand
         var force = DqCommand.ForceOption();
         var shard = ShardOption.Create();
         var layout = ShardOption.LayoutOption();
+        var suiteOption = new Option<string>("--suite")
+        {
+            Description = "The attack suite when --attacks is not given: light (default: APGD-CE, APGD-T with 3 targets, Square with " +
+                          "--square-queries, smooth-proxy PGD), autoattack (AutoAttack's standard suite at its published budgets — APGD-CE, " +
+                          "APGD-T with 9 targets, FAB-T, Square with 5,000 queries — run as a cascade; use it for a claim about a low-bit " +
+                          "model, where the light suite's worst case can lie several points higher) or quick (FGSM, PGD: an upper bound only).",
+            DefaultValueFactory = _ => "light",
+        };
+        suiteOption.AcceptOnlyFromAmong("light", "autoattack", "quick");
         var cascade = new Option<bool>("--cascade") { Description = "AutoAttack's order: each attack after the first attacks only the images the earlier ones failed to fool (cumulative rows)." };
         var device = new Option<string?>("--device") { Description = "Device of the attacks' gradients: cpu (default), cuda or cuda:N (needs the TorchSharp-cuda package and a GPU)." };
         var threads = DqCommand.PositiveInt("--threads", "LibTorch threads (same seed and thread count: same numbers).");
@@ -41,7 +50,7 @@ internal static class EvaluateCommand
         };
         var command = new Command("evaluate", "Evaluate robustness (attacks × ε, worst case) and write a JSON + Markdown report.")
         {
-            model, data, attacks, eps, limit, steps, queries, seed, output, force, shard, layout, cascade, device, threads, cost,
+            model, data, attacks, suiteOption, eps, limit, steps, queries, seed, output, force, shard, layout, cascade, device, threads, cost,
         };
         command.SetAction(parse => DqCommand.Guard(error, () =>
         {
@@ -50,14 +59,23 @@ internal static class EvaluateCommand
             var names = parse.GetValue(attacks) is { Length: > 0 } given ? given : null;
             int s = parse.GetValue(steps) ?? 20, q = parse.GetValue(queries) ?? 1000;
             var named = names?.Select(n => AttackEntry.Named(n, s, q)).ToArray(); // unknown names fail here, before any file is read
+            string suite = parse.GetValue(suiteOption)!;
+            if (named is not null && parse.GetResult(suiteOption) is { Implicit: false })
+                throw new CliException(ExitCodes.Usage, "--suite and --attacks both name the attacks; give one of them.");
             var options = new RobustnessOptions
             {
                 // Default: the light suite (APGD-CE, APGD-T, Square, smooth-proxy PGD), the same as RobustnessOptions'.
-                Attacks = named ?? AttackSuites.Light(quantized: true, s, q),
+                Attacks = named ?? suite switch
+                {
+                    "autoattack" => AttackSuites.AutoAttack(quantized: true, proxySteps: s),
+                    "quick" => AttackSuites.Quick(s),
+                    _ => AttackSuites.Light(quantized: true, s, q),
+                },
                 Epsilons = parse.GetValue(eps)!,
                 Limit = parse.GetValue(limit),
                 Seed = parse.GetValue(seed),
-                Cascade = parse.GetValue(cascade),
+                // AutoAttack's budgets are affordable only as a cascade, as AutoAttack itself runs them.
+                Cascade = parse.GetValue(cascade) || (named is null && suite == "autoattack"),
                 Device = parse.GetValue(device),
                 Shard = parse.GetValue(shard) is string text ? ShardOption.Parse(text, parse.GetValue(layout)!) : null,
             };
@@ -76,7 +94,8 @@ internal static class EvaluateCommand
             if (markdown is not null) plan.Output("the Markdown report (the JSON path with .md: name the JSON, e.g. -o report.json)", markdown);
             plan.Validate(overwrite);
             // Which ONNX file this is decides what can be attacked: a foreign file has no differentiable twin.
-            using var onnxModel = onnx ? OnnxTarget.Open(file, named, s, q) : null;
+            // A suite other than the default light one is passed on as named attacks (for a foreign file, gradient attacks are refused).
+            using var onnxModel = onnx ? OnnxTarget.Open(file, named ?? (suite == "light" ? null : options.Attacks), s, q) : null;
             var modelSha256 = SideFile.Sha256(file.FullName); // the bytes evaluated: readers match the report to the model by it
             using var test = CliData.Load(parse.GetValue(data), DatasetSplit.Test, parse.GetValue(limit), Console.Error);
 

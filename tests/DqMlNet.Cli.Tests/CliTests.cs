@@ -85,6 +85,19 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void SuiteAndAttacksCannotBothNameTheAttacks()
+    {
+        var model = Path.Combine(dir, "m.zip");
+        File.WriteAllBytes(model, new byte[] { 1 });
+        var (code, _, error) = Run("evaluate", model, "--suite", "autoattack", "--attacks", "PGD");
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("--suite and --attacks", error);
+        var (code2, _, error2) = Run("evaluate", model, "--suite", "strongest");
+        Assert.Equal(ExitCodes.Usage, code2);
+        Assert.Contains("strongest", error2);
+    }
+
+    [Fact]
     public void ACorruptOnnxFileIsInvalidDataWhateverTheAttacks()
     {
         // Whether gradient attacks are allowed depends on the file (a DqMlNet export or not), so it is read first.

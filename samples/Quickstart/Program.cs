@@ -208,13 +208,15 @@ namespace DqMlNet.Samples.Quickstart
         }
 
         /// <summary>
-        /// The suite on what ships, through the public API: the saved zip loaded with ML.NET's <c>Model.Load</c> and
+        /// The suite on what ships, through the public API: the saved zip loaded back (<c>DqModelFile.Load</c>) and
         /// evaluated with <c>EvaluateRobustness</c> (ML.NET's clean metrics on every test image, and the attacks on the
         /// stage's deployed export: every verdict from ONNX Runtime, every gradient from the export's differentiable twin).
         /// </summary>
         private RobustnessMetrics EvaluateSaved(MLContext ml, ModelRun run, string zipPath, IDataView testView, CancellationToken cancellationToken)
         {
-            var loaded = ml.Model.Load(zipPath, out _);
+            // DqModelFile.Load is ML.NET's Model.Load plus DqMlNet's checks of the file, and it restores the DQ stage
+            // itself (plain Model.Load gives ONNX Runtime stand-ins, which score the same but cannot be attacked white-box).
+            var loaded = DqModelFile.Load(ml, zipPath, out _);
             try
             {
                 var clock = Stopwatch.StartNew();

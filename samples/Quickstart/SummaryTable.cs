@@ -101,7 +101,7 @@ internal static class SummaryTable
         sb.AppendLine("# DqMlNet quickstart: FP vs VQ-4 vs DQ-4 on Fashion-MNIST").AppendLine();
         sb.AppendLine("Each model is trained through the ML.NET stage (`mlContext.DefensiveQuantize`), saved with `mlContext.Model.Save` as an " +
                       "ML.NET zip (`fp.zip`, `vq4.zip`, `dq4.zip`: `mlContext.Model.Load` reads them in any process) and as ONNX, and the saved zip " +
-                      "is loaded back and evaluated with `mlContext.MulticlassClassification.EvaluateRobustness`.").AppendLine();
+                      "is loaded back (`DqModelFile.Load`) and evaluated with `mlContext.MulticlassClassification.EvaluateRobustness`.").AppendLine();
         sb.AppendLine($"Fashion-MNIST ({source}), {trainCount} train / {testCount} test images. SmallCnn (no BatchNorm), Adam {options.LearningRate}, " +
                          $"batch 128, {options.Epochs} epoch(s), seed {options.Seed}, {options.Threads} threads. VQ-4/DQ-4: 4-bit quantized ReLU6 " +
                          $"activations, float weights; DQ-4: Lipschitz regularisation β = {options.Beta} on every conv/linear layer.").AppendLine();

@@ -206,7 +206,9 @@ step_service_publish() {
   cmd="${cmd//dq4.zip/$run/dq4.zip}"
   cmd="${cmd//http:\/\/0.0.0.0:8080/http://127.0.0.1:0}"   # a free port, read back from the log
   echo "+ $cmd"
-  eval "$cmd" > "$work/service.log" 2>&1 < /dev/null &
+  # exec: the background job becomes the service itself, so killing $service_pid stops the service (a plain eval would
+  # leave it running as the orphaned child of the killed subshell).
+  eval "exec $cmd" > "$work/service.log" 2>&1 < /dev/null &
   service_pid=$!
   for i in $(seq 1 120); do
     url="$(sed -n 's/.*Now listening on: \(http:[^ ]*\).*/\1/p' "$work/service.log" | head -n 1)"

@@ -144,5 +144,10 @@ public sealed class CliTests : IDisposable
 
         File.WriteAllText(json, "{ not json");
         Assert.Equal(ExitCodes.Data, Run("report", json).Code);
+        // Valid JSON that is not a report is refused too, instead of rendering as an empty report.
+        File.WriteAllText(json, "{ \"foo\": 1 }");
+        var (code3, _, error3) = Run("report", json);
+        Assert.Equal(ExitCodes.Data, code3);
+        Assert.Contains("not a robustness report", error3);
     }
 }

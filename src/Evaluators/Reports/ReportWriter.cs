@@ -11,15 +11,31 @@ public static class ReportWriter
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        // Reports serialised with .NET's default (PascalCase) names, such as the paper reproduction's stored results, read too.
+        PropertyNameCaseInsensitive = true,
         WriteIndented = true,
     };
 
     /// <summary>The report as JSON.</summary>
     public static string ToJson(RobustnessReport report) => JsonSerializer.Serialize(report, Json);
 
-    /// <summary>Parses a report written by <see cref="ToJson"/>.</summary>
-    public static RobustnessReport FromJson(string json) =>
-        JsonSerializer.Deserialize<RobustnessReport>(json, Json) ?? throw new InvalidDataException("The robustness report JSON is empty.");
+    /// <summary>
+    /// Parses a report written by <see cref="ToJson"/>. JSON that is not a robustness report (no <c>model</c> and
+    /// <c>n</c> fields) is an <see cref="InvalidDataException"/>: unknown fields are ignored, so any JSON object would
+    /// otherwise read as an empty report.
+    /// </summary>
+    public static RobustnessReport FromJson(string json)
+    {
+        var report = JsonSerializer.Deserialize<RobustnessReport>(json, Json) ?? throw new InvalidDataException("The robustness report JSON is empty.");
+        using (var document = JsonDocument.Parse(json))
+        {
+            bool Has(string name) => document.RootElement.EnumerateObject().Any(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+            if (!Has("model") || !Has("n"))
+                throw new InvalidDataException("The JSON is not a robustness report: it has no 'model' and 'n' fields. Give a report written by " +
+                                               "dq evaluate, EvaluateRobustness with RobustnessReportWriter, or ReportWriter.WriteJson.");
+        }
+        return report;
+    }
 
     /// <summary>Writes the JSON document to <paramref name="path"/> atomically.</summary>
     public static void WriteJson(RobustnessReport report, string path) => AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(ToJson(report)));

@@ -110,7 +110,7 @@ internal static class EvaluateCommand
                         task.Value = p.Step;
                         task.Description = p.Epsilon is double e ? $"{p.Stage} ε={e:G3}" : p.Stage;
                     });
-                    report = onnxModel is not null ? onnxModel.Evaluate(test, options, progress) : EvaluateZip(file, test, options, progress);
+                    report = onnxModel is not null ? onnxModel.Evaluate(test, options, progress) : EvaluateZip(file, test, options, progress, suiteChosen: named is null);
                 });
 
             report = report with { ModelSha256 = modelSha256 };
@@ -125,7 +125,8 @@ internal static class EvaluateCommand
         return command;
     }
 
-    private static RobustnessReport EvaluateZip(FileInfo zip, ImageDataset test, RobustnessOptions options, IProgress<EvaluationProgress> progress)
+    private static RobustnessReport EvaluateZip(FileInfo zip, ImageDataset test, RobustnessOptions options, IProgress<EvaluationProgress> progress,
+        bool suiteChosen)
     {
         var ml = new MLContext(seed: 0);
         var (loaded, stage) = CliData.LoadZip(ml, zip);
@@ -133,6 +134,8 @@ internal static class EvaluateCommand
         {
             var spec = stage.Model.Spec;
             CheckShape(spec.Channels, spec.Height, spec.Width, test);
+            // A suite's smooth-proxy PGD only differs from PGD on a quantized model: on a float one it would run PGD twice.
+            if (suiteChosen && !spec.IsQuantized) options = options with { Attacks = options.Attacks.Where(a => !a.SmoothProxy).ToList() };
             var missing = test.ClassNames.Except(stage.ClassNames).ToList();
             if (missing.Count > 0)
                 throw new InvalidDataException($"The model's classes ({string.Join(", ", stage.ClassNames)}) do not include {string.Join(", ", missing)}: it was not trained on Fashion-MNIST.");

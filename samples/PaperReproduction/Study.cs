@@ -65,11 +65,11 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
                         return Evaluator(StrongAttacks(model.Spec.IsQuantized, substitutes), config.KeyEpsilons, cascade: true)
                             .Evaluate(export, test, cancellationToken: cancellationToken);
                     });
-                    if (NeedsFloatStrong(run))
+                    if (IsHeadlineModel(run))
                         strong = Measure($"{run.Id}.strong-v2", () => Evaluator(StrongAttacks(model.Spec.IsQuantized, substitutes), config.KeyEpsilons, cascade: true)
                             .Evaluate(model, test, cancellationToken: cancellationToken));
                 }
-                if (NeedsSqueezing(run))
+                if (IsHeadlineModel(run))
                     squeezed = Measure($"{run.Id}.squeezed", () => Evaluator(AttackSuites.Quick(config.PgdSteps), config.KeyEpsilons)
                         .Evaluate(new InputSqueezing(new TorchClassifier(model), bitDepth: config.SqueezeBitDepth), test, cancellationToken: cancellationToken));
                 results.Add(new ModelResults(info, quick, strong, transfer, squeezed, deployed));
@@ -189,17 +189,11 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
     private bool NeedsStrong(RunDefinition run) => IsBitSweep(run) || run.Id.StartsWith("at-", StringComparison.Ordinal);
 
     /// <summary>
-    /// The float TorchSharp model gets the strong suite too only for FP and the two models at the adversarial bit width:
-    /// enough to show how far the float model's worst case lies from the deployed export's, at half the compute of
-    /// running it everywhere (claims use the deployed worst case alone).
+    /// FP and the two models at the adversarial bit width: the only ones that also get the strong suite on the float
+    /// TorchSharp model (enough to show how far its worst case lies from the deployed export's, at half the compute of
+    /// running it everywhere; claims use the deployed worst case alone) and the input-squeezing comparison.
     /// </summary>
-    private bool NeedsFloatStrong(RunDefinition run)
-    {
-        int a = config.AdversarialBits;
-        return run.Id == RunIds.Fp || run.Id == RunIds.Vq(a) || run.Id == RunIds.Dq(a);
-    }
-
-    private bool NeedsSqueezing(RunDefinition run)
+    private bool IsHeadlineModel(RunDefinition run)
     {
         int a = config.AdversarialBits;
         return run.Id == RunIds.Fp || run.Id == RunIds.Vq(a) || run.Id == RunIds.Dq(a);

@@ -13,7 +13,14 @@ public static class ErrorAmplification
 {
     /// <summary>Measures d_l on <paramref name="images"/> (all of them, in batches).</summary>
     public static IReadOnlyList<LayerResult> Measure(DqModel model, Tensor images, Tensor labels, double epsilon, int batchSize = 256, long seed = 0) =>
-        PerImage(model, images, labels, epsilon, batchSize, seed).Select((layer, l) =>
+        Average(PerImage(model, images, labels, epsilon, batchSize, seed));
+
+    /// <summary>
+    /// Each layer's d_l averaged over the images that have one, summed in row order (so one process and merged shards
+    /// give the same mean).
+    /// </summary>
+    internal static IReadOnlyList<LayerResult> Average(IReadOnlyList<ImageLayerResults> perImage) =>
+        perImage.Select((layer, l) =>
         {
             double sum = 0;
             long count = 0;

@@ -75,14 +75,7 @@ internal static class ReportAssembly
             return new WorstCaseResult(epsilon, Fraction(count, n), names, bound);
         }).ToList();
 
-        var layers = images.Amplification.Select((layer, l) =>
-        {
-            double sum = 0;
-            long count = 0;
-            foreach (var ratio in layer.Ratios)
-                if (ratio is double r) { sum += r; count++; }
-            return new LayerResult(l + 1, layer.Layer, count == 0 ? 0 : sum / count);
-        }).ToList();
+        var layers = ErrorAmplification.Average(images.Amplification);
 
         var warnings = suite.Skipped.Select(s => $"{s} skipped: it needs gradients and the classifier is a black box.").ToList();
         if (suite.ScoreOnly) warnings.Add(RobustnessEvaluator.ScoreOnlyWarning);

@@ -26,15 +26,15 @@ public static class ReportWriter
     /// </summary>
     public static RobustnessReport FromJson(string json)
     {
-        var report = JsonSerializer.Deserialize<RobustnessReport>(json, Json) ?? throw new InvalidDataException("The robustness report JSON is empty.");
-        using (var document = JsonDocument.Parse(json))
-        {
-            bool Has(string name) => document.RootElement.EnumerateObject().Any(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
-            if (!Has("model") || !Has("n"))
-                throw new InvalidDataException("The JSON is not a robustness report: it has no 'model' and 'n' fields. Give a report written by " +
-                                               "dq evaluate, EvaluateRobustness with RobustnessReportWriter, or ReportWriter.WriteJson.");
-        }
-        return report;
+        // Parsed once: the fields are checked on the document, which is then bound to the report.
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        if (root.ValueKind == JsonValueKind.Null) throw new InvalidDataException("The robustness report JSON is empty.");
+        bool Has(string name) => root.EnumerateObject().Any(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+        if (root.ValueKind != JsonValueKind.Object || !Has("model") || !Has("n"))
+            throw new InvalidDataException("The JSON is not a robustness report: it has no 'model' and 'n' fields. Give a report written by " +
+                                           "dq evaluate, EvaluateRobustness with RobustnessReportWriter, or ReportWriter.WriteJson.");
+        return root.Deserialize<RobustnessReport>(Json) ?? throw new InvalidDataException("The robustness report JSON is empty.");
     }
 
     /// <summary>Writes the JSON document to <paramref name="path"/> atomically.</summary>

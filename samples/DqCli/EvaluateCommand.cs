@@ -62,15 +62,18 @@ internal static class EvaluateCommand
             string suite = parse.GetValue(suiteOption)!;
             if (named is not null && parse.GetResult(suiteOption) is { Implicit: false })
                 throw new CliException(ExitCodes.Usage, "--suite and --attacks both name the attacks; give one of them.");
+            // Default: the light suite (APGD-CE, APGD-T, Square, smooth-proxy PGD), the same as RobustnessOptions'. A suite's
+            // smooth-proxy PGD is only added for a quantized model (on a float one it is PGD again), so the attacks are
+            // chosen again once the model is read; until then they are a quantized model's.
+            IReadOnlyList<AttackEntry> AttacksFor(bool quantized) => named ?? suite switch
+            {
+                "autoattack" => AttackSuites.AutoAttack(quantized, proxySteps: s),
+                "quick" => AttackSuites.Quick(s),
+                _ => AttackSuites.Light(quantized, s, q),
+            };
             var options = new RobustnessOptions
             {
-                // Default: the light suite (APGD-CE, APGD-T, Square, smooth-proxy PGD), the same as RobustnessOptions'.
-                Attacks = named ?? suite switch
-                {
-                    "autoattack" => AttackSuites.AutoAttack(quantized: true, proxySteps: s),
-                    "quick" => AttackSuites.Quick(s),
-                    _ => AttackSuites.Light(quantized: true, s, q),
-                },
+                Attacks = AttacksFor(quantized: true),
                 Epsilons = parse.GetValue(eps)!,
                 Limit = parse.GetValue(limit),
                 Seed = parse.GetValue(seed),
@@ -94,8 +97,8 @@ internal static class EvaluateCommand
             if (markdown is not null) plan.Output("the Markdown report (the JSON path with .md: name the JSON, e.g. -o report.json)", markdown);
             plan.Validate(overwrite);
             // Which ONNX file this is decides what can be attacked: a foreign file has no differentiable twin.
-            // A suite other than the default light one is passed on as named attacks (for a foreign file, gradient attacks are refused).
-            using var onnxModel = onnx ? OnnxTarget.Open(file, named ?? (suite == "light" ? null : options.Attacks), s, q) : null;
+            // Without --attacks or --suite, a foreign file gets its score-only default; otherwise its gradient attacks are refused.
+            using var onnxModel = onnx ? OnnxTarget.Open(file, named is null && suite == "light" ? null : AttacksFor, s, q) : null;
             var modelSha256 = SideFile.Sha256(file.FullName); // the bytes evaluated: readers match the report to the model by it
             using var test = CliData.Load(parse.GetValue(data), DatasetSplit.Test, parse.GetValue(limit), Console.Error);
 
@@ -110,7 +113,7 @@ internal static class EvaluateCommand
                         task.Value = p.Step;
                         task.Description = p.Epsilon is double e ? $"{p.Stage} ε={e:G3}" : p.Stage;
                     });
-                    report = onnxModel is not null ? onnxModel.Evaluate(test, options, progress) : EvaluateZip(file, test, options, progress, suiteChosen: named is null);
+                    report = onnxModel is not null ? onnxModel.Evaluate(test, options, progress) : EvaluateZip(file, test, options, progress, AttacksFor);
                 });
 
             report = report with { ModelSha256 = modelSha256 };
@@ -126,7 +129,7 @@ internal static class EvaluateCommand
     }
 
     private static RobustnessReport EvaluateZip(FileInfo zip, ImageDataset test, RobustnessOptions options, IProgress<EvaluationProgress> progress,
-        bool suiteChosen)
+        Func<bool, IReadOnlyList<AttackEntry>> attacksFor)
     {
         var ml = new MLContext(seed: 0);
         var (loaded, stage) = CliData.LoadZip(ml, zip);
@@ -134,8 +137,7 @@ internal static class EvaluateCommand
         {
             var spec = stage.Model.Spec;
             CheckShape(spec.Channels, spec.Height, spec.Width, test);
-            // A suite's smooth-proxy PGD only differs from PGD on a quantized model: on a float one it would run PGD twice.
-            if (suiteChosen && !spec.IsQuantized) options = options with { Attacks = options.Attacks.Where(a => !a.SmoothProxy).ToList() };
+            options = options with { Attacks = attacksFor(spec.IsQuantized) };
             var missing = test.ClassNames.Except(stage.ClassNames).ToList();
             if (missing.Count > 0)
                 throw new InvalidDataException($"The model's classes ({string.Join(", ", stage.ClassNames)}) do not include {string.Join(", ", missing)}: it was not trained on Fashion-MNIST.");

@@ -38,10 +38,11 @@ internal sealed class OnnxTarget : IDisposable
     public bool WhiteBox => deployed is not null;
 
     /// <summary>
-    /// Opens <paramref name="file"/>. <paramref name="named"/> are the attacks of <c>--attacks</c> (null: the default
-    /// suite: the light suite for an export, Square and Noise for a foreign file).
+    /// Opens <paramref name="file"/>. <paramref name="attacksFor"/> gives the attacks asked for (<c>--attacks</c> or
+    /// <c>--suite</c>) for a quantized or a float model; null: the default suite: the light suite for an export, Square
+    /// and Noise for a foreign file.
     /// </summary>
-    public static OnnxTarget Open(FileInfo file, IReadOnlyList<AttackEntry>? named, int steps, int queries)
+    public static OnnxTarget Open(FileInfo file, Func<bool, IReadOnlyList<AttackEntry>>? attacksFor, int steps, int queries)
     {
         OnnxClassifier? classifier = new(file.FullName);
         try
@@ -51,8 +52,10 @@ internal sealed class OnnxTarget : IDisposable
                 classifier.Dispose();
                 classifier = null;
                 var model = DeployedModel.FromFile(file.FullName);
-                return new OnnxTarget(file, model, null, named ?? AttackSuites.Light(model.Spec.IsQuantized, steps, queries));
+                return new OnnxTarget(file, model, null, attacksFor?.Invoke(model.Spec.IsQuantized) ?? AttackSuites.Light(model.Spec.IsQuantized, steps, queries));
             }
+            // A foreign file has no spec: it is a float model as far as the suite is concerned.
+            var named = attacksFor?.Invoke(false);
             if (named?.FirstOrDefault(a => a.SmoothProxy || a.Create(0.1).NeedsGradients) is { } white)
             {
                 throw new CliException(ExitCodes.Usage,

@@ -32,17 +32,8 @@ internal static class ReportMergeCommand
             foreach (var file in inputs) plan.Input("shard report", file.FullName);
             plan.Output("--output", target).Output("the Markdown report (the JSON path with .md)", markdown).Validate(overwrite);
 
-            var reports = inputs.Select(file =>
-            {
-                try
-                {
-                    return ReportWriter.ReadJson(file.FullName);
-                }
-                catch (System.Text.Json.JsonException ex)
-                {
-                    throw new InvalidDataException($"'{file.FullName}' is not a robustness report JSON: {ex.Message}", ex);
-                }
-            }).ToList();
+            // ReadJson names the file in every error (too large, not JSON, not a report).
+            var reports = inputs.Select(file => ReportWriter.ReadJson(file.FullName)).ToList();
             var merged = RobustnessShards.Merge(reports, inputs.Select(f => $"'{f.FullName}'").ToList());
             AtomicFile.WriteAllBytes(target, Encoding.UTF8.GetBytes(ReportWriter.ToJson(merged)), overwrite);
             AtomicFile.WriteAllBytes(markdown, Encoding.UTF8.GetBytes(ReportWriter.ToMarkdown(merged)), overwrite);

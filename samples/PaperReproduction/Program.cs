@@ -29,8 +29,8 @@ try
     if (options.CompareSuites)
     {
         var first = profile.Studies[0];
-        var markdown = new Study(first, new ResultStore(Path.Combine(options.OutputDirectory, first.Name)), options, Console.Out).CompareSuites(cancel.Token);
-        var path = Path.Combine(options.OutputDirectory, "suite-comparison.md");
+        var markdown = new Study(first, Store(options, first), options, Console.Out).CompareSuites(cancel.Token);
+        var path = Path.Combine(options.ResultsDirectory, "suite-comparison.md");
         DqMlNet.Data.AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(markdown));
         Console.WriteLine(markdown);
         Console.WriteLine($"wrote {Path.GetFullPath(path)} in {clock.Elapsed.TotalMinutes:F1} min");
@@ -39,8 +39,7 @@ try
     var studies = new List<StudyResults>();
     foreach (var config in profile.Studies)
     {
-        var store = new ResultStore(Path.Combine(options.OutputDirectory, config.Name));
-        studies.Add(new Study(config, store, options, Console.Out).Run(cancel.Token));
+        studies.Add(new Study(config, Store(options, config), options, Console.Out).Run(cancel.Token));
     }
     string command = "dotnet run -c Release --project samples/PaperReproduction" + (profile.Name == "cpu" ? "" : $" -- --profile {profile.Name}");
     new ReproductionReport(profile, options, command).Write(studies, clock.Elapsed);
@@ -58,3 +57,6 @@ catch (Exception ex)
     Console.Error.WriteLine(ex);
     return 1;
 }
+
+static ResultStore Store(ReproductionOptions options, StudyConfig study) =>
+    new(Path.Combine(options.OutputDirectory, study.Name), Path.Combine(options.ResultsDirectory, study.Name));

@@ -33,7 +33,7 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
     public StudyResults Run(CancellationToken cancellationToken)
     {
         clock.Start();
-        Log($"study {config.Name}: results in {store.Root}");
+        Log($"study {config.Name}: results in {store.ResultsRoot}, checkpoints in {store.Root}");
         using var train = ReproductionProfile.Load(config, DatasetSplit.Train, options.DataDirectory, log, cancellationToken);
         using var test = ReproductionProfile.Load(config, DatasetSplit.Test, options.DataDirectory, log, cancellationToken);
         Log($"{train.Count} train / {test.Count} test images; {Math.Min(config.EvalLimit, test.Count)} attacked; {options.Threads} threads");
@@ -41,37 +41,45 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
         {
             var results = new List<ModelResults>();
             var plan = Plan();
-            // Transfer substitutes: an FP and a VQ model trained with another seed (independent of every target).
-            var (substitute, _) = Train(plan.Single(r => r.Id == RunIds.Substitute), train, test, cancellationToken);
-            var (substituteVq, _) = Train(plan.Single(r => r.Id == RunIds.SubstituteVq), train, test, cancellationToken);
-            var substitutes = new[] { (substitute, "FP"), (substituteVq, $"VQ-{config.AdversarialBits}") };
+            // Transfer substitutes: an FP and a VQ model trained with another seed (independent of every target), trained
+            // when a measurement first needs them (every run seeds its own training, so the order changes nothing).
+            var substitutes = new Lazy<(DqModel, string)[]>(() => new[]
+            {
+                (Train(plan.Single(r => r.Id == RunIds.Substitute), train, test, cancellationToken).Model, "FP"),
+                (Train(plan.Single(r => r.Id == RunIds.SubstituteVq), train, test, cancellationToken).Model, $"VQ-{config.AdversarialBits}"),
+            });
             foreach (var run in plan.Where(r => r.Id is not (RunIds.Substitute or RunIds.SubstituteVq)))
             {
-                var (model, info) = Train(run, train, test, cancellationToken);
+                // A run whose every measurement is stored is reported from them without loading or training its model.
+                var trained = new Lazy<(DqModel Model, TrainedModel Info)>(() => Train(run, train, test, cancellationToken));
+                DqModel Model() => trained.Value.Model;
+                var info = store.TryRead<TrainedModel>(TrainKey(run)) is { } storedInfo && MeasurementKeys(run).All(store.CanRead<RobustnessReport>)
+                    ? storedInfo
+                    : trained.Value.Info;
                 var quick = Measure($"{run.Id}.quick", () => Evaluator(QuickAttacks(), config.Epsilons, amplification: config.KeyEpsilons.Max(), masking: true)
-                    .Evaluate(model, test, cancellationToken: cancellationToken));
+                    .Evaluate(Model(), test, cancellationToken: cancellationToken));
                 RobustnessReport? transfer = null, strong = null, squeezed = null, deployed = null;
                 // Result keys carry a version: results stored by an older suite (early-stopped transfer, no cascade) are not reused.
                 if (NeedsTransfer(run))
-                    transfer = Measure($"{run.Id}.transfer-v2", () => Evaluator(TransferEntries(substitutes), config.KeyEpsilons)
-                        .Evaluate(model, test, cancellationToken: cancellationToken));
+                    transfer = Measure($"{run.Id}.transfer-v2", () => Evaluator(TransferEntries(substitutes.Value), config.KeyEpsilons)
+                        .Evaluate(Model(), test, cancellationToken: cancellationToken));
                 if (NeedsStrong(run))
                 {
                     // The strong suite in cascade, on what ships (the int8 ONNX export: ONNX Runtime judges, its twin gives
                     // gradients; the claims use this) and, for a few models, on the float model beside it.
                     deployed = Measure($"{run.Id}.deployed-v2", () =>
                     {
-                        using var export = DeployedModel.FromBytes(OnnxExporter.ToBytes(model));
-                        return Evaluator(StrongAttacks(model.Spec.IsQuantized, substitutes), config.KeyEpsilons, cascade: true)
+                        using var export = DeployedModel.FromBytes(OnnxExporter.ToBytes(Model()));
+                        return Evaluator(StrongAttacks(Model().Spec.IsQuantized, substitutes.Value), config.KeyEpsilons, cascade: true)
                             .Evaluate(export, test, cancellationToken: cancellationToken);
                     });
                     if (IsHeadlineModel(run))
-                        strong = Measure($"{run.Id}.strong-v2", () => Evaluator(StrongAttacks(model.Spec.IsQuantized, substitutes), config.KeyEpsilons, cascade: true)
-                            .Evaluate(model, test, cancellationToken: cancellationToken));
+                        strong = Measure($"{run.Id}.strong-v2", () => Evaluator(StrongAttacks(Model().Spec.IsQuantized, substitutes.Value), config.KeyEpsilons, cascade: true)
+                            .Evaluate(Model(), test, cancellationToken: cancellationToken));
                 }
                 if (IsHeadlineModel(run))
                     squeezed = Measure($"{run.Id}.squeezed", () => Evaluator(AttackSuites.Quick(config.PgdSteps), config.KeyEpsilons)
-                        .Evaluate(new InputSqueezing(new TorchClassifier(model), bitDepth: config.SqueezeBitDepth), test, cancellationToken: cancellationToken));
+                        .Evaluate(new InputSqueezing(new TorchClassifier(Model()), bitDepth: config.SqueezeBitDepth), test, cancellationToken: cancellationToken));
                 results.Add(new ModelResults(info, quick, strong, transfer, squeezed, deployed));
             }
             return new StudyResults(config, results, clock.Elapsed);
@@ -176,6 +184,18 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
         return runs;
     }
 
+    private static string TrainKey(RunDefinition run) => $"{run.Id}.train";
+
+    /// <summary>The keys of every measurement <see cref="Run"/> stores for <paramref name="run"/> (the keys used there).</summary>
+    private IEnumerable<string> MeasurementKeys(RunDefinition run)
+    {
+        yield return $"{run.Id}.quick";
+        if (NeedsTransfer(run)) yield return $"{run.Id}.transfer-v2";
+        if (NeedsStrong(run)) yield return $"{run.Id}.deployed-v2";
+        if (NeedsStrong(run) && IsHeadlineModel(run)) yield return $"{run.Id}.strong-v2";
+        if (IsHeadlineModel(run)) yield return $"{run.Id}.squeezed";
+    }
+
     private bool IsBitSweep(RunDefinition run) =>
         run.Id == RunIds.Fp || config.Bits.Any(k => run.Id == RunIds.Vq(k) || run.Id == RunIds.Dq(k));
 
@@ -209,7 +229,7 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
         // A finished run resumes from its last checkpoint without training; its timing comes from the stored record.
         var model = trainer.Fit(data, cancellationToken: cancellationToken).Model;
         watch.Stop();
-        var info = store.GetOrCompute($"{run.Id}.train", () => new TrainedModel
+        var info = store.GetOrCompute(TrainKey(run), () => new TrainedModel
         {
             Id = run.Id, Label = run.Label, Family = run.Family, Bits = run.Spec.IsQuantized ? run.Spec.ActivationBits : null,
             Beta = run.Trainer.Beta, AdversariallyTrained = run.Trainer.Adversarial is not null,

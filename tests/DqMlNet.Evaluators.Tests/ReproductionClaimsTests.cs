@@ -120,6 +120,23 @@ public class ReproductionClaimsTests
             Assert.Equal(0.75, store.GetOrCompute("run.quick", () => { calls++; return 0.75; }, messages.Add));
             Assert.Equal(2, calls);
             Assert.Single(messages);
+
+            // Measurements can live apart from the checkpoints (the sample commits them beside its report); what reads
+            // back as the right type counts as stored, anything else as missing.
+            var results = Path.Combine(dir, "committed");
+            var split = new ResultStore(Path.Combine(dir, "checkpoints"), results);
+            Assert.StartsWith(Path.GetFullPath(results), split.ResultPath("run.train"));
+            Assert.StartsWith(Path.GetFullPath(Path.Combine(dir, "checkpoints")), split.CheckpointDirectory("run"));
+            Assert.Null(split.TryRead<TrainedModel>("run.train"));
+            split.GetOrCompute("run.train", () => new TrainedModel
+            {
+                Id = "run", Label = "FP", Family = "FP", Architecture = "SmallCnn", TrainImages = 10, Epochs = 1, TrainSeconds = 1,
+                TestImages = 10, CleanAccuracy = 0.5, Orthogonality = 1,
+            });
+            Assert.True(split.CanRead<TrainedModel>("run.train"));
+            Assert.Equal(0.5, split.TryRead<TrainedModel>("run.train")!.CleanAccuracy);
+            File.WriteAllText(split.ResultPath("run.train"), "[1, 2]");
+            Assert.False(split.CanRead<TrainedModel>("run.train"));
         }
         finally
         {

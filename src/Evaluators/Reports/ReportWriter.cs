@@ -40,8 +40,46 @@ public static class ReportWriter
     /// <summary>Writes the JSON document to <paramref name="path"/> atomically.</summary>
     public static void WriteJson(RobustnessReport report, string path) => AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(ToJson(report)));
 
-    /// <summary>Reads a JSON report file.</summary>
-    public static RobustnessReport ReadJson(string path) => FromJson(File.ReadAllText(path));
+    /// <summary>
+    /// Reads a JSON report file. A file larger than <see cref="ReportLimits.MaxReportBytes"/>, or one that is not a
+    /// report, is an <see cref="InvalidDataException"/> naming the file.
+    /// </summary>
+    public static RobustnessReport ReadJson(string path) => ReadJson(path, ReportLimits.MaxReportBytes);
+
+    /// <summary>Reads a JSON report file of at most <paramref name="maxBytes"/> bytes (see <see cref="ReadJson(string)"/>).</summary>
+    public static RobustnessReport ReadJson(string path, long maxBytes)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
+        // The size is checked on the open handle (not a separate stat), and the read stops at the bound whatever the
+        // file grows to meanwhile, so no report can make this allocate more than the limit.
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        long limit = Math.Min(maxBytes, Array.MaxLength);
+        if (stream.Length > limit)
+            throw new InvalidDataException($"The report '{path}' holds {stream.Length:N0} bytes, more than the {limit:N0} a report may hold. " +
+                                           "If it is genuine, raise ReportLimits.MaxReportBytes (or the environment variable DQMLNET_MAX_REPORT_BYTES).");
+        // Read up to the declared length; a file that grew after the check is cut there and fails as JSON, not as memory.
+        var bytes = new byte[(int)stream.Length];
+        int read = 0;
+        while (read < bytes.Length)
+        {
+            int n = stream.Read(bytes, read, bytes.Length - read);
+            if (n == 0) break;
+            read += n;
+        }
+        try
+        {
+            return FromJson(Encoding.UTF8.GetString(bytes, 0, read));
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"The report '{path}' is not valid JSON ({ex.Message}). Give a report written by dq evaluate or ReportWriter.WriteJson.", ex);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"The report '{path}': {ex.Message}", ex);
+        }
+    }
 
     /// <summary>A Markdown summary: clean accuracy, a table of robust accuracy per attack and ε, worst case, layers, warnings.</summary>
     public static string ToMarkdown(RobustnessReport report)

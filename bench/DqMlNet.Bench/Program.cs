@@ -51,9 +51,17 @@ double peak = MachineSections.MatmulPeak(r, s);
 var smallCnn = BenchModel.SmallCnn28;
 var models32 = s.Quick ? new[] { BenchModel.VggSmall } : new[] { BenchModel.VggSmall, BenchModel.Wrn16x4 };
 
-TrainingSections.TrainingStep(r, s, smallCnn, peak, s.Rounds);
+TrainingSections.TrainingStep(r, s, smallCnn, peak, s.TrainingRounds);
 foreach (var m in models32)
-    TrainingSections.TrainingStep(r, s, m, peak, m == BenchModel.Wrn16x4 ? Math.Max(8, s.Rounds / 4) : s.Rounds);
+    TrainingSections.TrainingStep(r, s, m, peak, m == BenchModel.Wrn16x4 ? Math.Max(8, s.Rounds / 4) : s.TrainingRounds);
+if (s.Section == "train")
+{
+    // Only the training-cost section (matmul peak, SmallCnn and VGG steps) and its targets: for iterating on the regulariser.
+    Targets.EvaluateTraining(r, models32);
+    Console.WriteLine(r.Table());
+    Console.WriteLine(r.TargetTable());
+    return 0;
+}
 
 TrainingSections.AttackCost(r, s, smallCnn, DqMlNet.Models.TrainingMode.Vanilla, s.Rounds);
 TrainingSections.AttackCost(r, s, smallCnn, DqMlNet.Models.TrainingMode.FullPrecision, s.Rounds);

@@ -36,9 +36,8 @@ public class LipschitzClosedFormTests
         if (architecture == "Vgg")
             Assert.True(layers.GroupBy(l => string.Join("x", l.Weight.shape)).Any(g => g.Count() > 1), "the VGG case must have same-shaped layers");
 
-        // Autograd reference. The stochastic estimate draws its probes from the global generator, one draw per layer:
-        // reseed before each path, and give every layer its own shape group order (the closed form draws per shape group,
-        // so for the stochastic case only models whose same-shaped layers are adjacent draw in the same order).
+        // Autograd reference. The stochastic estimate draws all layers' probes at once from the global generator, and both
+        // paths slice that draw in layer order: reseed before each path and they use the same probes.
         manual_seed(17);
         var value = reg.Compute(model);
         value.backward();

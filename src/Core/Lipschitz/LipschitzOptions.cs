@@ -23,8 +23,8 @@ public sealed record LipschitzOptions
     /// Null (default): the exact penalty. A number p ≥ 1: an unbiased stochastic estimate with p random ±1 probe vectors
     /// per layer, ‖A‖²_F = E‖Av‖² (Hutchinson), with A = G − I applied as M(Mᵀv) − v — two matrix–vector products per
     /// probe instead of forming the Gram matrix. Cheaper for wide layers (SmallCnn's fc1: about 30× fewer multiply-adds
-    /// at p = 4); its gradient is unbiased but noisy. Uses LibTorch's global generator, so a seeded run stays
-    /// reproducible.
+    /// at p = 4); its gradient is unbiased but noisy. The probes of all layers are one draw per step, from the
+    /// regulariser's probe generator (DqTrainer seeds it and saves it in checkpoints) or LibTorch's global generator.
     /// </summary>
     public int? Probes { get; init; }
 

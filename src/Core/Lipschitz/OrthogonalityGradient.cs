@@ -7,18 +7,20 @@ namespace DqMlNet.Lipschitz;
 /// M the weight viewed as c_out × c_in·kh·kw) and E = S Sᵀ − I, ‖E‖²_F has the gradient 4 E S. The regulariser is a
 /// handful of matrix products per layer; through autograd each product costs a graph node, a saved tensor and a
 /// backward dispatch, which for small layers is most of its cost. Written out, it is two products per layer, and
-/// layers of the same shape share one batched product.
+/// layers of the same shape share one batched product. The stochastic estimate draws every layer's probes at once.
 /// </summary>
 internal static class OrthogonalityGradient
 {
     /// <summary>
     /// Adds ∂/∂W of <c>scale · Σ ‖G − I‖²_F</c> to each weight's gradient and returns that penalty's value.
     /// With <paramref name="probes"/>, the value and gradient are those of the unbiased Hutchinson estimate
-    /// <c>scale · Σ ‖(G − I)Vᵀ‖²_F / p</c> for ±1 probe rows V drawn by <paramref name="drawProbes"/>(p, n, like),
-    /// one draw per layer in layer order within each shape group.
+    /// <c>scale · Σ ‖(G − I)Vᵀ‖²_F / p</c> for ±1 probe rows V (see <see cref="AccumulateStochastic"/>).
     /// </summary>
     public static double Accumulate(IReadOnlyList<Tensor> weights, double scale, GramForm form, int? probes,
-        Func<int, long, Tensor, Tensor>? drawProbes)
+        Func<int, long, Tensor, Tensor>? drawProbes) =>
+        probes is int p ? AccumulateStochastic(weights, scale, form, p, drawProbes!) : AccumulateExact(weights, scale, form);
+
+    private static double AccumulateExact(IReadOnlyList<Tensor> weights, double scale, GramForm form)
     {
         double total = 0;
         using var noGrad = no_grad();
@@ -33,24 +35,10 @@ internal static class OrthogonalityGradient
             // S as [L, n, k]: the Gram side of every member (n × n Gram), stacked.
             var sides = members.Select(t => rowGram ? t.Weight.flatten(1) : t.Weight.flatten(1).t()).ToList();
             var s = sides.Count == 1 ? sides[0].unsqueeze(0) : stack(sides);
-            long n = s.shape[1];
-            Tensor value, gradient;
-            if (probes is int p)
-            {
-                // V ∈ {±1}^{p × n}; U = V (S Sᵀ − I) = (V S) Sᵀ − V. Value ‖U‖²/p; gradient (2/p)(Uᵀ (V S) + Vᵀ (U S)).
-                var v = stack(members.Select(_ => drawProbes!(p, n, s)).ToList());
-                var vs = v.bmm(s);
-                var u = vs.bmm(s.transpose(1, 2)).sub_(v);
-                value = u.square().sum(new long[] { 1, 2 }).div(p);
-                gradient = u.transpose(1, 2).bmm(vs).add_(v.transpose(1, 2).bmm(u.bmm(s))).mul_(2.0 / p);
-            }
-            else
-            {
-                var e = s.bmm(s.transpose(1, 2));
-                e.diagonal(0, 1, 2).sub_(1);
-                value = e.square().sum(new long[] { 1, 2 });
-                gradient = e.bmm(s).mul_(4.0);
-            }
+            var e = s.bmm(s.transpose(1, 2));
+            e.diagonal(0, 1, 2).sub_(1);
+            var value = e.square().sum(new long[] { 1, 2 });
+            var gradient = e.bmm(s).mul_(4.0);
             gradient.mul_(scale);
             var values = value.cpu().data<float>().ToArray();
             for (int j = 0; j < members.Count; j++)
@@ -63,6 +51,52 @@ internal static class OrthogonalityGradient
             }
         }
         return total * scale;
+    }
+
+    /// <summary>
+    /// The Hutchinson estimate's value and gradient. All layers' probes come from one draw of p rows of Σ n_l entries,
+    /// layer l using its own n_l columns in layer order (so the autograd form, which slices the same draw, sees the same
+    /// probes). Per layer, with V (p × n) and S (n × k): U = V(S Sᵀ − I) = (V S) Sᵀ − V, value ‖U‖²/p, gradient
+    /// (2/p)(Uᵀ(V S) + Vᵀ(U S)) = (2/p)·[U; V]ᵀ·[V S; U S], added into the weight's gradient by one addmm. The products
+    /// are tiny (p rows), so the cost is the number of tensor operations, which this keeps to about ten per layer.
+    /// </summary>
+    private static double AccumulateStochastic(IReadOnlyList<Tensor> weights, double scale, GramForm form, int probes,
+        Func<int, long, Tensor, Tensor> drawProbes)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var keys = weights.Select(w => SideKey(w, form)).ToList();
+        var v = drawProbes(probes, keys.Sum(k => k.N), weights[0]);
+        double alpha = 2.0 * scale / probes;
+        var residuals = new Tensor[weights.Count];
+        long offset = 0;
+        for (int i = 0; i < weights.Count; i++)
+        {
+            var w = weights[i];
+            var (rowGram, n, k) = keys[i];
+            var m = w.flatten(1);
+            var side = rowGram ? m : m.t();
+            var vl = v.narrow(1, offset, n);
+            offset += n;
+            var vs = vl.mm(side);
+            var u = residuals[i] = nn.functional.linear(vs, side).sub_(vl);
+            var left = cat(new[] { u, vl }, 0).t();
+            var right = cat(new[] { vs, u.mm(side) }, 0);
+            var grad = w.grad;
+            if (grad is not null && grad.is_contiguous())
+            {
+                // The gradient's 2-D view (the transposed view for a column Gram) takes the product in place.
+                var g2 = grad.view(m.shape[0], m.shape[1]);
+                (rowGram ? g2 : g2.t()).addmm_(left, right, beta: 1, alpha: (float)alpha);
+            }
+            else
+            {
+                var g = left.mm(right).mul_(alpha);
+                AddToGrad(w, (rowGram ? g : g.t()).reshape(w.shape));
+            }
+        }
+        // One reduction over every layer's residual: per-layer sums would cost more operations than arithmetic.
+        return cat(residuals, 1).square().sum().item<float>() * scale / probes;
     }
 
     private static (bool RowGram, long N, long K) SideKey(Tensor weight, GramForm form)

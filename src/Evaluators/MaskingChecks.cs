@@ -97,7 +97,7 @@ internal static class MaskingChecks
             using var scope = NewDisposeScope();
             int count = Math.Min(options.BatchSize, n - start);
             long[] globalRows = Enumerable.Range(start, count).Select(i => (long)i).ToArray(); // the probe subset is the first images
-            var adversarial = attack.Perturb(model, x.narrow(0, start, count), y.narrow(0, start, count), null, batch, globalRows).Adversarial;
+            var adversarial = attack.Perturb(model, x.narrow(0, start, count), y.narrow(0, start, count), null, batch, globalRows, cancellationToken).Adversarial;
             var predicted = RobustnessEvaluator.Predict(model, adversarial, options.BatchSize, cancellationToken);
             var labels = y.narrow(0, start, count).data<long>().ToArray();
             for (int i = 0; i < count; i++) if (correct[start + i] && predicted[i] == labels[i]) robust++;

@@ -306,7 +306,7 @@ public sealed class RobustnessEvaluator
             var yb = y.narrow(0, start, count);
             long[] globalRows = rows.AsSpan(start, count).ToArray(); // the images' indices in the evaluated set
             // Random choices follow the image, not its batch: a cascade or a shard draws the same randomness as the full run.
-            var output = attack.Perturb(attacked, xb, yb, null, batch, globalRows);
+            var output = attack.Perturb(attacked, xb, yb, null, batch, globalRows, cancellationToken);
             var adversarial = output.Adversarial.cpu();
             Verify(attack, adversarial, xb);
             var batchNorms = ThreatModel.PerturbationNorm(adversarial, xb, attack.Norm).data<double>().ToArray();

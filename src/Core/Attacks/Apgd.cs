@@ -60,7 +60,7 @@ public sealed class Apgd : Attack
         if (TargetClasses == 0 || target is not null)
         {
             using var tracker = new WorstCaseTracker(x, cleanLogits, y, target, Loss, earlyStop: earlyStop);
-            for (int r = 0; r < Restarts && !tracker.Done; r++) RunOnce(model, x, y, target, tracker, context.Random, RowRandom.Stream(RandomPurpose.Start, r));
+            for (int r = 0; r < Restarts && !tracker.Done; r++) RunOnce(model, x, y, target, tracker, context.Random, RowRandom.Stream(RandomPurpose.Start, r), context.CancellationToken);
             return new AttackOutput(tracker.Best.clone());
         }
 
@@ -78,7 +78,7 @@ public sealed class Apgd : Attack
             using var tracker = new WorstCaseTracker(x, cleanLogits, y, targets, LossKind.Dlr, untargetedSuccess: true, earlyStop: earlyStop);
             if (earlyStop) tracker.MarkFooled(fooled); // examples an earlier target fooled are done
             for (int r = 0; r < Restarts && !tracker.Done; r++)
-                RunOnce(model, x, y, targets, tracker, context.Random, RowRandom.Stream(RandomPurpose.Start, t * 1000L + r));
+                RunOnce(model, x, y, targets, tracker, context.Random, RowRandom.Stream(RandomPurpose.Start, t * 1000L + r), context.CancellationToken);
             if (earlyStop)
             {
                 var newlyFooled = tracker.Fooled.logical_and(fooled.logical_not());
@@ -99,7 +99,8 @@ public sealed class Apgd : Attack
         return new AttackOutput(best);
     }
 
-    private void RunOnce(IClassifier model, Tensor xAll, Tensor yAll, Tensor? targetAll, WorstCaseTracker tracker, RowRandom random, long stream)
+    private void RunOnce(IClassifier model, Tensor xAll, Tensor yAll, Tensor? targetAll, WorstCaseTracker tracker, RowRandom random, long stream,
+        CancellationToken cancellationToken)
     {
         using var outer = NewDisposeScope();
         var index = tracker.ActiveIndices();
@@ -128,6 +129,7 @@ public sealed class Apgd : Attack
 
         for (int i = 0; i < Steps; i++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             double momentum = i == 0 ? 1.0 : 0.75;
             var z = ThreatModel.Project(adv.add(StepDirection(grad).mul(stepSize)), x, Epsilon, Norm);

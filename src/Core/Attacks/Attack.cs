@@ -63,8 +63,12 @@ public abstract class Attack
     /// larger set: each row's random choices then depend only on (seed, attack name, global index, restart/iteration),
     /// so any partition of the rows — batches, cascade survivors, shards — gives bit-identical per-image results.
     /// </param>
+    /// <param name="cancellationToken">
+    /// Checked at every iteration (step, restart, query), so a long attack (Square's thousands of queries, FAB) stops
+    /// within one iteration of a cancel with an <see cref="OperationCanceledException"/>.
+    /// </param>
     public AttackOutput Perturb(IClassifier model, Tensor images, Tensor labels, Tensor? targets = null, int batchIndex = 0,
-        long[]? globalIndices = null)
+        long[]? globalIndices = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(images);
@@ -75,7 +79,7 @@ public abstract class Attack
         var random = globalIndices is null
             ? new RowRandom(DqMlNet.TorchTraining.SeedMixer.Mix(Seed, Name.GetStableHashCode(), batchIndex), Enumerable.Range(0, (int)images.shape[0]).Select(i => (long)i).ToArray())
             : new RowRandom(DqMlNet.TorchTraining.SeedMixer.Mix(Seed, Name.GetStableHashCode()), (long[])globalIndices.Clone());
-        return PerturbWith(model, images, labels, targets, new AttackContext(random, FullSteps: false));
+        return PerturbWith(model, images, labels, targets, new AttackContext(random, FullSteps: false, cancellationToken));
     }
 
     /// <summary>Runs the attack with explicit randomness and step policy (transfer crafting forces full steps).</summary>
@@ -96,6 +100,7 @@ public abstract class Attack
         var x = images.detach().to(model.Device);
         var y = labels.detach().to(model.Device).to_type(ScalarType.Int64);
         var t = targets?.detach().to(model.Device).to_type(ScalarType.Int64);
+        context.CancellationToken.ThrowIfCancellationRequested();
         if (Epsilon == 0) return new AttackOutput(x.clone().MoveToOuterDisposeScope());
         var output = Run(model, x, y, t, context);
         // Enforce the threat model whatever the subclass did (a cheap, idempotent projection).
@@ -126,7 +131,8 @@ public abstract class Attack
 /// Forces early stop off whatever the attack's own setting (transfer crafting: an example that barely fools the
 /// substitute rarely fools the target, so every step runs and the maximal-loss iterate is kept).
 /// </param>
-public sealed record AttackContext(RowRandom Random, bool FullSteps);
+/// <param name="CancellationToken">Checked by the attack at every iteration.</param>
+public sealed record AttackContext(RowRandom Random, bool FullSteps, CancellationToken CancellationToken = default);
 
 internal static class StableHash
 {

@@ -86,7 +86,7 @@ public sealed class Fab : Attack
                 var targets = (target ?? ranked.select(1, t)).index_select(0, index);
                 var random = r == 0 ? null : context.Random.Subset(index);
                 var (adversarial, distance) = RunOnce(model, x.index_select(0, index), y.index_select(0, index), targets, random,
-                    RowRandom.Stream(RandomPurpose.FabStart, t * 1000L + r));
+                    RowRandom.Stream(RandomPurpose.FabStart, t * 1000L + r), context.CancellationToken);
                 Tensor fooled;
                 using (no_grad()) fooled = model.Logits(adversarial).argmax(1).ne(y.index_select(0, index)).logical_and(distance.le(Epsilon + 1e-6));
                 var rows = index.masked_select(fooled);
@@ -99,7 +99,8 @@ public sealed class Fab : Attack
     }
 
     /// <summary>One FAB run on correctly classified images; returns the closest adversarial found and its L∞ distance (∞: none).</summary>
-    private (Tensor Adversarial, Tensor Distance) RunOnce(IClassifier model, Tensor x0, Tensor y, Tensor targets, RowRandom? random, long stream)
+    private (Tensor Adversarial, Tensor Distance) RunOnce(IClassifier model, Tensor x0, Tensor y, Tensor targets, RowRandom? random, long stream,
+        CancellationToken cancellationToken)
     {
         using var outer = NewDisposeScope();
         long n = x0.shape[0];
@@ -116,6 +117,7 @@ public sealed class Fab : Attack
         }
         for (int i = 0; i < Steps; i++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var (f, gradient) = DifferenceAndGradient(model, x1, y, targets);
             var w = gradient.flatten(1);

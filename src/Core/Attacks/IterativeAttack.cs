@@ -78,6 +78,7 @@ public abstract class IterativeAttack : Attack
             var velocity = Momentum > 0 ? zeros_like(x) : null;
             for (int step = 0; step <= Steps; step++)
             {
+                context.CancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 var index = tracker.ActiveIndices();
                 if (index.numel() == 0) break;

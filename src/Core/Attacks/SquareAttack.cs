@@ -64,6 +64,7 @@ public sealed class SquareAttack : Attack
         var colsW = arange(w, device: x.device).reshape(1, 1, 1, w);
         for (int iteration = 0; iteration < Queries - 1; iteration++)
         {
+            context.CancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var active = bestMargin.gt(0).nonzero().squeeze(1);
             if (active.numel() == 0) break;

@@ -47,7 +47,7 @@ public sealed class TransferAttack : Attack
     {
         // The inner attack draws from its own name's stream, still keyed by each image's global index.
         var random = new RowRandom(DqMlNet.TorchTraining.SeedMixer.Mix(context.Random.Key, Inner.Name.GetStableHashCode(), Inner.Seed), context.Random.RowKeys);
-        var crafted = Inner.PerturbWith(Substitute, x, y, target, new AttackContext(random, FullSteps: true)).Adversarial;
+        var crafted = Inner.PerturbWith(Substitute, x, y, target, new AttackContext(random, FullSteps: true, context.CancellationToken)).Adversarial;
         return new AttackOutput(crafted.to(model.Device));
     }
 }

@@ -85,9 +85,12 @@ public sealed class SquareAttack : Attack
                 tops[r] = activeRandom.NextInt(r, windowStream, 0, (int)(h - s + 1));
                 lefts[r] = activeRandom.NextInt(r, windowStream, 1, (int)(w - s + 1));
             }
+            // Window bounds as tensors built from the arrays (no scalar arithmetic on integer tensors in this loop).
             var top = tensor(tops, device: x.device).reshape(-1, 1, 1, 1);
             var left = tensor(lefts, device: x.device).reshape(-1, 1, 1, 1);
-            var window = rowsH.ge(top).logical_and(rowsH.lt(top.add(s))).logical_and(colsW.ge(left)).logical_and(colsW.lt(left.add(s)));
+            var bottom = tensor(tops.Select(t => t + s).ToArray(), device: x.device).reshape(-1, 1, 1, 1);
+            var right = tensor(lefts.Select(l => l + s).ToArray(), device: x.device).reshape(-1, 1, 1, 1);
+            var window = rowsH.ge(top).logical_and(rowsH.lt(bottom)).logical_and(colsW.ge(left)).logical_and(colsW.lt(right));
 
             // What +2ε and −2ε would make of each pixel after projection, and per channel whether that changes anything
             // inside the window: a proposal whose every channel is a no-op would waste a query.

@@ -31,7 +31,7 @@ internal sealed record ReproductionOptions
     public const string Usage =
         """
         usage: PaperReproduction [options]
-          --profile NAME   cpu (default): Fashion-MNIST, SmallCnn and VGG-11×0.25, about an hour on 2 cores;
+          --profile NAME   cpu (default): Fashion-MNIST, SmallCnn and VGG-11×0.25, about 2 hours on 2 cores;
                            paper: CIFAR-10 and SVHN with WRN-28-10 and the paper's recipe (a GPU job: --device cuda);
                            smoke: a 2-minute pipeline check on 2,000 images
           --output DIR     model checkpoints (default artifacts/reproduction/<profile>)

@@ -64,7 +64,7 @@ internal sealed record ReproductionProfile(string Name, string Description, IRea
     };
 
     /// <summary>
-    /// Fashion-MNIST at CPU scale (about an hour on 2 cores): SmallCnn without BatchNorm, Adam 1e-3, batch 128, 2 epochs
+    /// Fashion-MNIST at CPU scale (about 2 hours on 2 cores): SmallCnn without BatchNorm, Adam 1e-3, batch 128, 2 epochs
     /// (the quickstart's recipe), plus VGG-11×0.25 for depth.
     /// </summary>
     public static ReproductionProfile Cpu { get; } = new("cpu",

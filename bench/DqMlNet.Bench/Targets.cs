@@ -7,7 +7,6 @@ internal static class Targets
     {
         var model32 = models32[0];
         string small = $"1 train {BenchModel.SmallCnn28.Name} b{BenchModel.SmallCnn28.Batch}";
-        string big = $"1 train {model32.Name} b{model32.Batch}";
         EvaluateTraining(r, models32);
 
         string atk = $"2 attack {BenchModel.SmallCnn28.Name} VQ-4 b{BenchModel.SmallCnn28.Batch}";

@@ -63,7 +63,4 @@ internal sealed class ResultStore(string root, string? resultsRoot = null)
             return null;
         }
     }
-
-    /// <summary>Whether <paramref name="key"/> is stored and reads back as a <typeparamref name="T"/>.</summary>
-    public bool CanRead<T>(string key) where T : class => TryRead<T>(key) is not null;
 }

@@ -50,12 +50,11 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
             });
             foreach (var run in plan.Where(r => r.Id is not (RunIds.Substitute or RunIds.SubstituteVq)))
             {
-                // A run whose every measurement is stored is reported from them without loading or training its model.
+                // The model is trained (or restored) only when a measurement below is not stored yet: a run whose
+                // measurements are all stored is reported from them and its stored training record.
                 var trained = new Lazy<(DqModel Model, TrainedModel Info)>(() => Train(run, train, test, cancellationToken));
                 DqModel Model() => trained.Value.Model;
-                var info = store.TryRead<TrainedModel>(TrainKey(run)) is { } storedInfo && MeasurementKeys(run).All(store.CanRead<RobustnessReport>)
-                    ? storedInfo
-                    : trained.Value.Info;
+                var info = store.TryRead<TrainedModel>(TrainKey(run)) ?? trained.Value.Info;
                 var quick = Measure($"{run.Id}.quick", () => Evaluator(QuickAttacks(), config.Epsilons, amplification: config.KeyEpsilons.Max(), masking: true)
                     .Evaluate(Model(), test, cancellationToken: cancellationToken));
                 RobustnessReport? transfer = null, strong = null, squeezed = null, deployed = null;
@@ -185,16 +184,6 @@ internal sealed class Study(StudyConfig config, ResultStore store, ReproductionO
     }
 
     private static string TrainKey(RunDefinition run) => $"{run.Id}.train";
-
-    /// <summary>The keys of every measurement <see cref="Run"/> stores for <paramref name="run"/> (the keys used there).</summary>
-    private IEnumerable<string> MeasurementKeys(RunDefinition run)
-    {
-        yield return $"{run.Id}.quick";
-        if (NeedsTransfer(run)) yield return $"{run.Id}.transfer-v2";
-        if (NeedsStrong(run)) yield return $"{run.Id}.deployed-v2";
-        if (NeedsStrong(run) && IsHeadlineModel(run)) yield return $"{run.Id}.strong-v2";
-        if (IsHeadlineModel(run)) yield return $"{run.Id}.squeezed";
-    }
 
     private bool IsBitSweep(RunDefinition run) =>
         run.Id == RunIds.Fp || config.Bits.Any(k => run.Id == RunIds.Vq(k) || run.Id == RunIds.Dq(k));

@@ -84,13 +84,13 @@ public sealed class LipschitzRegularizer
         long offset = 0;
         if (Options.Probes is int p)
             using (no_grad())
-                v = DrawProbes(p, list.Sum(w => GramSize(w, Options.Form)), list[0], ProbeGenerator);
+                v = DrawProbes(p, list.Sum(w => OrthogonalityGradient.SideKey(w, Options.Form).N), list[0], ProbeGenerator);
         foreach (var w in list)
         {
             Tensor term;
             if (v is not null)
             {
-                long n = GramSize(w, Options.Form);
+                long n = OrthogonalityGradient.SideKey(w, Options.Form).N;
                 term = StochasticPenalty(w, v.narrow(1, offset, n), Options.Form);
                 offset += n;
             }
@@ -101,15 +101,6 @@ public sealed class LipschitzRegularizer
             sum = sum is null ? term : sum.add(term);
         }
         return sum!.mul(Beta / 2).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>The side n of the n × n Gram matrix the penalty uses for <paramref name="weight"/>.</summary>
-    private static long GramSize(Tensor weight, GramForm form)
-    {
-        if (weight.dim() < 2)
-            throw new ArgumentException($"A weight to orthogonalise needs at least 2 dimensions (got shape [{string.Join(", ", weight.shape)}]).", nameof(weight));
-        long rows = weight.shape[0], cols = weight.numel() / rows;
-        return form == GramForm.SmallerSide && rows <= cols ? rows : cols;
     }
 
     /// <summary>‖G − I‖²_F for one weight (any shape [c_out, ...]); G on the smaller side unless <paramref name="form"/> says otherwise.</summary>
@@ -163,7 +154,7 @@ public sealed class LipschitzRegularizer
         ArgumentOutOfRangeException.ThrowIfLessThan(probes, 1);
         using var scope = NewDisposeScope();
         Tensor v;
-        using (no_grad()) v = DrawProbes(probes, GramSize(weight, form), weight, generator);
+        using (no_grad()) v = DrawProbes(probes, OrthogonalityGradient.SideKey(weight, form).N, weight, generator);
         return StochasticPenalty(weight, v, form).MoveToOuterDisposeScope();
     }
 

@@ -99,7 +99,8 @@ internal static class OrthogonalityGradient
         return cat(residuals, 1).square().sum().item<float>() * scale / probes;
     }
 
-    private static (bool RowGram, long N, long K) SideKey(Tensor weight, GramForm form)
+    /// <summary>Whether the Gram is taken over rows, and the n × k shape of its side, for a weight of any shape [c_out, ...].</summary>
+    internal static (bool RowGram, long N, long K) SideKey(Tensor weight, GramForm form)
     {
         if (weight.dim() < 2)
             throw new ArgumentException($"A weight to orthogonalise needs at least 2 dimensions (got shape [{string.Join(", ", weight.shape)}]).", nameof(weight));

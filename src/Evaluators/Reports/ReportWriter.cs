@@ -55,18 +55,13 @@ public static class ReportWriter
         // file grows to meanwhile, so no report can make this allocate more than the limit.
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         long limit = Math.Min(maxBytes, Array.MaxLength);
-        if (stream.Length > limit)
-            throw new InvalidDataException($"The report '{path}' holds {stream.Length:N0} bytes, more than the {limit:N0} a report may hold. " +
+        long length = stream.Length; // read once: the allocation below uses the length that was checked
+        if (length > limit)
+            throw new InvalidDataException($"The report '{path}' holds {length:N0} bytes, more than the {limit:N0} a report may hold. " +
                                            "If it is genuine, raise ReportLimits.MaxReportBytes (or the environment variable DQMLNET_MAX_REPORT_BYTES).");
         // Read up to the declared length; a file that grew after the check is cut there and fails as JSON, not as memory.
-        var bytes = new byte[(int)stream.Length];
-        int read = 0;
-        while (read < bytes.Length)
-        {
-            int n = stream.Read(bytes, read, bytes.Length - read);
-            if (n == 0) break;
-            read += n;
-        }
+        var bytes = new byte[(int)length];
+        int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
         try
         {
             return FromJson(Encoding.UTF8.GetString(bytes, 0, read));

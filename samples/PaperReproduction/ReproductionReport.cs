@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using DqMlNet.Data;
 using DqMlNet.Evaluators;
+using DqMlNet.TorchTraining;
 using static DqMlNet.Samples.PaperReproduction.Claims;
 
 namespace DqMlNet.Samples.PaperReproduction;
@@ -91,7 +92,7 @@ internal sealed class ReproductionReport(ReproductionProfile profile, Reproducti
         md.AppendLine($"The attacks of section 1, PGD-{c.PgdSteps} transferred from an FP and a VQ-{c.AdversarialBits} substitute trained with another seed " +
                       $"(crafted for all {c.PgdSteps} steps), then AutoAttack's standard suite at its published budgets — APGD-CE (100 iterations), APGD-T " +
                       "(9 target classes, 100 iterations each), FAB-T (9 target classes) and Square (5,000 queries, scores only — immune to gradient " +
-                      "masking) — and, for quantized models, {pgd} as a surrogate-gradient attack (gradients through the " +
+                      $"masking) — and, for quantized models, {pgd}-proxy as a surrogate-gradient attack (gradients through the " +
                       "un-quantized ReLU6, every candidate judged on the quantized model), run as a cascade (each attack only on the images every earlier one " +
                       "failed on, so the per-attack columns are cumulative). The worst case counts an image as robust only if every attack fails on it. " +
                       "**deployed**: the model's int8 ONNX export, every candidate and verdict scored by ONNX Runtime, every gradient from the export's " +
@@ -136,7 +137,11 @@ internal sealed class ReproductionReport(ReproductionProfile profile, Reproducti
         {
             var recipe = c.AdversarialTraining;
             md.AppendLine("### 5. DQ + adversarial training").AppendLine();
-            md.AppendLine($"Each batch mixes clean and adversarial cross-entropy ({recipe.Method.ToString().ToUpperInvariant()}-{recipe.Steps} at ε = {Eps(recipe.Epsilon)}, ratio {recipe.Ratio}), same epochs as above.").AppendLine();
+            string crafting = recipe.Method == AdversarialMethod.Pgd
+                ? $"Madry PGD-AT: PGD-{recipe.Steps} at ε = {Eps(recipe.Epsilon)} from a random start, every example of the batch perturbed for every step, " +
+                  "those the model already gets wrong included, and the maximal-loss iterate kept"
+                : $"{recipe.Method.ToString().ToUpperInvariant()} at ε = {Eps(recipe.Epsilon)}, every example of the batch perturbed";
+            md.AppendLine($"Each batch mixes clean and adversarial cross-entropy, (1 − r)·CE(x) + r·CE(x') with r = {recipe.Ratio} ({crafting}), same epochs as above.").AppendLine();
             AttackTable(at, new[] { "FGSM", "R+FGSM", "BIM", pgd }, c.Epsilons, includeTransfer: true);
         }
 

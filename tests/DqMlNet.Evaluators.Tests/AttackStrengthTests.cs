@@ -43,6 +43,11 @@ public class AttackStrengthTests(AttackModels models, ITestOutputHelper output) 
                          $"all-step crafting: {full[0.05]:P1}/{full[0.1]:P1}");
         Assert.True(full[0.1] <= early[0.1] - 0.15, $"ε = 0.1: all-step {full[0.1]:P1} vs early-stop {early[0.1]:P1}");
         Assert.True(full[0.1] < full[0.05], $"all-step transfer not monotone: {full[0.05]:P1} at 0.05, {full[0.1]:P1} at 0.1");
+        // Reports describe the crafting as it runs: the inner PGD's own early stop is overridden, so it is not printed.
+        var description = new TransferAttack(new Pgd(0.1, 20), substitute, "FP seed 101").Describe();
+        Assert.Contains("all steps, max-loss iterate", description);
+        Assert.DoesNotContain("early stop", description);
+        Assert.Contains("early stop", new Pgd(0.1, 20).Describe());
     }
 
     [Fact]

@@ -96,6 +96,30 @@ public class ReproductionClaimsTests
     }
 
     [Fact]
+    public void SingleAttackNumbersComeFromTheAttackItselfNotFromTheCascade()
+    {
+        // The float strong suite runs the transfer attacks inside a cascade, where their column is the minimum over
+        // every earlier attack (here PGD's 20 %); the transfer run alone leaves 65 %, and that is the attack's number.
+        const string transfer = "Transfer-PGD-20 from FP";
+        var m = Model("vq4", "VQ", 4, 0.9, 0.40, 0.20) with
+        {
+            Strong = new RobustnessReport
+            {
+                N = 500, CleanAccuracy = 0.9,
+                Attacks = new[] { new AttackResult { Name = transfer, Epsilon = 0.1, RobustAccuracy = 0.20, Cumulative = true } },
+            },
+            Transfer = new RobustnessReport
+            {
+                N = 500, CleanAccuracy = 0.9,
+                Attacks = new[] { new AttackResult { Name = transfer, Epsilon = 0.1, RobustAccuracy = 0.65 } },
+            },
+        };
+        Assert.Equal(0.65, m.Robust(transfer, 0.1));
+        Assert.Equal(0.20, m.Robust("PGD-20", 0.1));
+        Assert.Null((m with { Transfer = null }).Robust(transfer, 0.1));
+    }
+
+    [Fact]
     public void SpearmanHandlesOrderReversalAndTies()
     {
         Assert.Equal(1.0, Claims.Spearman(new[] { 1.0, 2, 3, 4 }, new[] { 10.0, 20, 30, 40 }), 9);

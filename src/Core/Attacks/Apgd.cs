@@ -47,9 +47,14 @@ public sealed class Apgd : Attack
     public bool EarlyStop { get; init; } = true;
 
     /// <inheritdoc />
-    public override string Describe() =>
+    public override string Describe() => Describe(EarlyStop);
+
+    /// <inheritdoc />
+    internal override string DescribeFullSteps() => Describe(earlyStop: false);
+
+    private string Describe(bool earlyStop) =>
         $"{Name} ({Norm}, ε = {Epsilon:0.####}, {Steps} steps, {Loss} loss, {Restarts} restart(s)" +
-        (TargetClasses > 0 ? $", {TargetClasses} target classes" : "") + (EarlyStop ? ")" : ", all steps, max-loss iterate)");
+        (TargetClasses > 0 ? $", {TargetClasses} target classes" : "") + (earlyStop ? ")" : ", all steps, max-loss iterate)");
 
     /// <inheritdoc />
     protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, AttackContext context)

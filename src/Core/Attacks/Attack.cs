@@ -45,6 +45,12 @@ public abstract class Attack
     /// <summary>Human-readable settings (steps, step size, restarts, loss) for reports.</summary>
     public virtual string Describe() => $"{Name} ({Norm}, ε = {Epsilon:0.####})";
 
+    /// <summary>
+    /// The settings of a run forced to every step (<see cref="AttackContext.FullSteps"/>, as in transfer crafting), which
+    /// differ from <see cref="Describe"/> only for attacks with an early stop.
+    /// </summary>
+    internal virtual string DescribeFullSteps() => Describe();
+
     /// <summary>Adversarial examples for a batch (untargeted, or towards <paramref name="targets"/>).</summary>
     public Tensor Generate(IClassifier model, Tensor images, Tensor labels, Tensor? targets = null) =>
         Perturb(model, images, labels, targets).Adversarial;

@@ -60,10 +60,15 @@ public abstract class IterativeAttack : Attack
     private readonly double momentum;
 
     /// <inheritdoc />
-    public override string Describe() =>
+    public override string Describe() => Describe(EarlyStop);
+
+    /// <inheritdoc />
+    internal override string DescribeFullSteps() => Describe(earlyStop: false);
+
+    private string Describe(bool earlyStop) =>
         $"{Name} ({Norm}, ε = {Epsilon:0.####}, {Steps} steps of {StepSize:0.#####}, {Restarts} restart(s), " +
         $"{(RandomStart ? "random" : "clean")} start, {Loss} loss{(Momentum > 0 ? $", momentum {Momentum:0.##}" : "")}, " +
-        $"{(EarlyStop ? "early stop" : "all steps, max-loss iterate")})";
+        $"{(earlyStop ? "early stop" : "all steps, max-loss iterate")})";
 
     /// <inheritdoc />
     protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, AttackContext context)

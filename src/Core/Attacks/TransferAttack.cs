@@ -40,7 +40,7 @@ public sealed class TransferAttack : Attack
     public override bool NeedsGradients => false;
 
     /// <inheritdoc />
-    public override string Describe() => $"Transfer from {SubstituteName}: {Inner.Describe()}, crafted for all steps";
+    public override string Describe() => $"Transfer from {SubstituteName}: {Inner.DescribeFullSteps()}";
 
     /// <inheritdoc />
     protected override AttackOutput Run(IClassifier model, Tensor x, Tensor y, Tensor? target, AttackContext context)

@@ -46,14 +46,15 @@ MachineInfo.Fill(r.Machine, s);
 Console.WriteLine($"DqMlNet bench — {(s.Quick ? "quick" : "full")} mode, {s.Threads} thread(s), {r.Machine["cpu"]}");
 Console.WriteLine("Other processes may share this machine: absolute timings are noisy; ratios from one run (interleaved rounds) are what count.");
 
-double peak = MachineSections.MatmulPeak(r, s);
+var peaks = MachineSections.MatmulPeak(r, s);
+double peak = peaks.Fp32;
 
 var smallCnn = BenchModel.SmallCnn28;
 var models32 = s.Quick ? new[] { BenchModel.VggSmall } : new[] { BenchModel.VggSmall, BenchModel.Wrn16x4 };
 
-TrainingSections.TrainingStep(r, s, smallCnn, peak, s.TrainingRounds);
+TrainingSections.TrainingStep(r, s, smallCnn, peaks, s.TrainingRounds);
 foreach (var m in models32)
-    TrainingSections.TrainingStep(r, s, m, peak, m == BenchModel.Wrn16x4 ? Math.Max(8, s.Rounds / 4) : s.TrainingRounds);
+    TrainingSections.TrainingStep(r, s, m, peaks, m == BenchModel.Wrn16x4 ? Math.Max(8, s.Rounds / 4) : s.TrainingRounds);
 if (s.Section == "train")
 {
     // Only the training-cost section (matmul peak, SmallCnn and VGG steps) and its targets: for iterating on the regulariser.
@@ -67,8 +68,8 @@ TrainingSections.AttackCost(r, s, smallCnn, DqMlNet.Models.TrainingMode.Vanilla,
 TrainingSections.AttackCost(r, s, smallCnn, DqMlNet.Models.TrainingMode.FullPrecision, s.Rounds);
 TrainingSections.AttackCost(r, s, BenchModel.VggSmall, DqMlNet.Models.TrainingMode.Vanilla, s.Rounds);
 
-InferenceSection.Run(r, s, smallCnn, peak);
-foreach (var m in models32) InferenceSection.Run(r, s, m, peak);
+InferenceSection.Run(r, s, smallCnn, peaks);
+foreach (var m in models32) InferenceSection.Run(r, s, m, peaks);
 
 if (s.Python) MachineSections.PyTorchPeer(r, s, s.Rounds);
 else r.Note("PyTorch peer skipped (--no-python).");
@@ -80,7 +81,7 @@ else r.Note("glibc malloc check skipped (--no-malloc-check).");
 
 // The peak again at the end: if the machine was slower at the start (another process, clock ramp-up), the fractions
 // below used too low a reference; the table shows both, and the targets flag any fraction above 1.
-double peakEnd = MachineSections.MatmulPeak(r, s, "end");
+double peakEnd = MachineSections.MatmulPeak(r, s, "end").Fp32;
 r.Add("4 machine", "matmul peak end / start", peakEnd / peak, "×", "≈ 1 on an idle machine");
 Targets.Evaluate(r, models32);
 

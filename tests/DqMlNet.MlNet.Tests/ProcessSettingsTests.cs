@@ -9,6 +9,17 @@ namespace DqMlNet.Tests;
 public class ProcessSettingsTests
 {
     [Fact]
+    public void ConfigureProcessRaisesLibTorchsLogLevelToErrorsUnlessTheUserChoseOne()
+    {
+        Assert.True(string.IsNullOrEmpty(Environment.GetEnvironmentVariable(LibTorchLogging.LevelVariable)),
+            $"this test checks the default; unset {LibTorchLogging.LevelVariable} to run it");
+        // The level is read back from c10's own flag: null would mean the library or its flag was not found.
+        Assert.Equal(2, DqRuntime.ConfigureProcess(threads: null, tuneMalloc: false).LibTorchLogLevel);
+        Assert.Null(DqRuntime.ConfigureProcess(threads: null, tuneMalloc: false, quietLibTorchLog: false).LibTorchLogLevel);
+        Assert.Equal(2, LibTorchLogging.Apply());
+    }
+
+    [Fact]
     public void TrainingLeavesLibTorchThreadsAloneUnlessTheOptionsNameACount()
     {
         var rows = VectorData.Rows(DatasetSplit.Train, 128); // (loading the fixture sets the tests' thread count)

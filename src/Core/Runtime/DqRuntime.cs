@@ -20,13 +20,18 @@ public static class DqRuntime
     /// Keeps freed LibTorch buffers mapped on glibc (see <see cref="MallocTuning"/>): fewer page faults per training and
     /// attack step. Has no effect off Linux, with a non-glibc C library, or when the user set glibc's own variables.
     /// </param>
+    /// <param name="quietLibTorchLog">
+    /// Raises LibTorch's C++ log to errors only (see <see cref="LibTorchLogging"/>), unless the user set
+    /// <c>TORCH_CPP_LOG_LEVEL</c>: no per-convolution NNPACK warnings on CPUs NNPACK does not know.
+    /// </param>
     /// <returns>What is in effect afterwards.</returns>
-    public static ProcessConfiguration ConfigureProcess(int? threads = null, bool tuneMalloc = true)
+    public static ProcessConfiguration ConfigureProcess(int? threads = null, bool tuneMalloc = true, bool quietLibTorchLog = true)
     {
-        // LibTorch is touched (and its native library loaded) only when a thread count is asked for: a process that
-        // scores with ONNX Runtime alone keeps it unloaded.
+        // LibTorch is initialised only when a thread count is asked for: a process that scores with ONNX Runtime alone
+        // keeps it unloaded (the log level lives in c10, a small library of its own that does not initialise LibTorch).
         if (threads is int t) TorchRuntime.SetThreads(t);
         bool tuned = tuneMalloc && MallocTuning.Apply();
-        return new ProcessConfiguration(threads is null ? null : TorchRuntime.Threads, tuned);
+        int? logLevel = quietLibTorchLog ? LibTorchLogging.Apply() : null;
+        return new ProcessConfiguration(threads is null ? null : TorchRuntime.Threads, tuned, logLevel);
     }
 }

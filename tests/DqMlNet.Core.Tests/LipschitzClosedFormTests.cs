@@ -9,7 +9,7 @@ public class LipschitzClosedFormTests
 {
     private static ModelSpec Vgg() => new()
     {
-        // VGG-11 at width 1/8 has several convolutions of one shape: exercises the batched (bmm) path.
+        // VGG-11 at width 1/8 has several convolutions of one shape, each with its own weight and gradient.
         Architecture = Architecture.Vgg, Depth = 11, WidthFactor = 0.125, Mode = TrainingMode.Defensive, ActivationBits = 4,
         Channels = 3, Height = 32, Width = 32, NumClasses = 10, Mean = new[] { 0.5f, 0.5f, 0.5f }, Std = new[] { 0.25f, 0.25f, 0.25f },
     };

@@ -6,8 +6,8 @@ namespace DqMlNet.Lipschitz;
 /// The orthogonality penalty and its gradient in closed form, without autograd. For a Gram side S (S = M or Mᵀ,
 /// M the weight viewed as c_out × c_in·kh·kw) and E = S Sᵀ − I, ‖E‖²_F has the gradient 4 E S. The regulariser is a
 /// handful of matrix products per layer; through autograd each product costs a graph node, a saved tensor and a
-/// backward dispatch, which for small layers is most of its cost. Written out, it is two products per layer, and
-/// layers of the same shape share one batched product. The stochastic estimate draws every layer's probes at once.
+/// backward dispatch, which for small layers is most of its cost. Written out, it is two products per layer. The
+/// stochastic estimate draws every layer's probes at once.
 /// </summary>
 internal static class OrthogonalityGradient
 {
@@ -22,34 +22,30 @@ internal static class OrthogonalityGradient
 
     private static double AccumulateExact(IReadOnlyList<Tensor> weights, double scale, GramForm form)
     {
-        double total = 0;
         using var noGrad = no_grad();
-        // Layers whose Gram side has the same shape are computed as one batch (bmm), in their original order.
-        var groups = weights.Select((w, i) => (Weight: w, Index: i, Key: SideKey(w, form)))
-            .GroupBy(t => t.Key).OrderBy(g => g.Min(t => t.Index));
-        foreach (var group in groups)
+        using var scope = NewDisposeScope();
+        // One matrix product per Gram and one per gradient, layer by layer. A batched product (bmm) over layers of the
+        // same shape gives the same bits and measured no faster (VGG-11×0.25's three 128 × 1152 sides: 2.0 ms either
+        // way on a 2-core CPU), and it needs a stacked copy of the weights; one layer at a time needs none.
+        var values = new Tensor[weights.Count];
+        // 4 is a power of two, so one multiply by 4·scale rounds exactly like a multiply by 4 and then by scale.
+        double gradientScale = 4.0 * scale;
+        for (int i = 0; i < weights.Count; i++)
         {
-            using var scope = NewDisposeScope();
-            var members = group.OrderBy(t => t.Index).ToList();
-            bool rowGram = group.Key.RowGram;
-            // S as [L, n, k]: the Gram side of every member (n × n Gram), stacked.
-            var sides = members.Select(t => rowGram ? t.Weight.flatten(1) : t.Weight.flatten(1).t()).ToList();
-            var s = sides.Count == 1 ? sides[0].unsqueeze(0) : stack(sides);
-            var e = s.bmm(s.transpose(1, 2));
-            e.diagonal(0, 1, 2).sub_(1);
-            var value = e.square().sum(new long[] { 1, 2 });
-            var gradient = e.bmm(s).mul_(4.0);
-            gradient.mul_(scale);
-            var values = value.cpu().data<float>().ToArray();
-            for (int j = 0; j < members.Count; j++)
-            {
-                total += values[j];
-                var w = members[j].Weight;
-                var g = gradient[j];
-                if (!rowGram) g = g.t();
-                AddToGrad(w, g.reshape(w.shape));
-            }
+            var w = weights[i];
+            var (rowGram, _, _) = SideKey(w, form);
+            var m = w.flatten(1);
+            var side = rowGram ? m : m.t();
+            var e = side.mm(side.t());
+            e.diagonal().sub_(1);
+            values[i] = e.square().sum();
+            var gradient = e.mm(side).mul_(gradientScale);
+            AddToGrad(w, (rowGram ? gradient : gradient.t()).reshape(w.shape));
         }
+        // One read of every layer's value, summed in layer order.
+        var perLayer = stack(values).cpu().data<float>().ToArray();
+        double total = 0;
+        foreach (var value in perLayer) total += value;
         return total * scale;
     }
 

@@ -30,6 +30,38 @@ internal sealed class Results
         Console.WriteLine($"  [{section}] {metric}: {Format(value)} {unit}{(note is null ? "" : "  (" + note + ")")}");
     }
 
+    private readonly List<(int Index, Func<GemmPeaks, double> Value, Func<GemmPeaks, string>? Note)> deferred = new();
+
+    /// <summary>
+    /// A figure measured against the machine's GEMM peaks (a fraction of peak, a floor at the peak). The run measures the
+    /// peaks at its start and at its end, and on a VM the two can differ by a third (one ONNX Runtime session runs at one
+    /// of two speeds): the row keeps its place in the table and gets its value from <see cref="ResolvePeakRows"/>, against
+    /// the best peak the run measured, so that no fraction is taken of a reference the machine beat in the same run.
+    /// </summary>
+    public void AddAtPeak(string section, string metric, string unit, Func<GemmPeaks, double> value, Func<GemmPeaks, string>? note = null)
+    {
+        lock (gate)
+        {
+            deferred.Add((Rows.Count, value, note));
+            Rows.Add(new Row(section, metric, double.NaN, unit, null));
+        }
+    }
+
+    /// <summary>Gives every <see cref="AddAtPeak"/> row its value against <paramref name="reference"/>.</summary>
+    public void ResolvePeakRows(GemmPeaks reference)
+    {
+        lock (gate)
+        {
+            foreach (var (index, value, note) in deferred)
+            {
+                var row = Rows[index] with { Value = value(reference), Note = note?.Invoke(reference) };
+                Rows[index] = row;
+                Console.WriteLine($"  [{row.Section}] {row.Metric}: {Format(row.Value)} {row.Unit}{(row.Note is null ? "" : "  (" + row.Note + ")")}");
+            }
+            deferred.Clear();
+        }
+    }
+
     public double? Get(string section, string metric) =>
         Rows.LastOrDefault(r => r.Section == section && r.Metric == metric)?.Value;
 

@@ -15,9 +15,8 @@ internal static class TrainingSections
     public const int Probes = 4;
 
     /// <summary>Training steps of FP, VQ-4 and DQ-4 (and the DQ regulariser alone), interleaved round-robin.</summary>
-    public static void TrainingStep(Results r, Settings s, BenchModel m, GemmPeaks peaks, int rounds)
+    public static void TrainingStep(Results r, Settings s, BenchModel m, int rounds)
     {
-        double peakGflops = peaks.Fp32;
         string sec = $"1 train {m.Name} b{m.Batch}";
         Console.WriteLine($"[{sec}]");
         using var fp = new Trainee(m.In(TrainingMode.FullPrecision), m.Batch, 0);
@@ -46,21 +45,22 @@ internal static class TrainingSections
         // regulariser already runs near peak, a DQ/VQ above a target is arithmetic, not overhead.
         var (regFlops, floorFlops) = Flops.ExactRegularizer(dq.Regularizer.SelectLayers(dq.Model).Select(l => (Tensor)l.Weight));
         r.Add(sec, "regulariser GFLOP per step", regFlops / 1e9, "GFLOP", "Gram S·Sᵀ + gradient E·S, 4·n²·k per layer");
-        r.Add(sec, "regulariser fraction of mm peak", regFlops / 1e9 / (regMs / 1000) / peakGflops, "of peak");
-        r.Add(sec, "DQ/VQ floor, exact penalty at mm peak", (vqMs + floorFlops / 1e9 / peakGflops * 1000) / vqMs, "×",
-            "the least DQ/VQ any implementation of the exact penalty reaches here (Gram by symmetry: 3·n²·k flops, at the peak)");
+        double regGflops = regFlops / 1e9 / (regMs / 1000), floorMs = floorFlops / 1e9 * 1000;
+        r.AddAtPeak(sec, "regulariser fraction of mm peak", "of peak", p => regGflops / p.Fp32);
+        r.AddAtPeak(sec, "DQ/VQ floor, exact penalty at mm peak", "×", p => (vqMs + floorMs / p.Fp32) / vqMs,
+            _ => "the least DQ/VQ any implementation of the exact penalty reaches here (Gram by symmetry: 3·n²·k flops, at the peak)");
         // LibTorch multiplies with its own BLAS, which on some CPUs runs far below the machine's best GEMM: the same floor
         // at torch.mm's peak is what the regulariser could reach without leaving LibTorch.
-        r.Add(sec, "regulariser fraction of torch.mm peak", regFlops / 1e9 / (regMs / 1000) / peaks.TorchMm, "of peak");
-        r.Add(sec, "DQ/VQ floor, exact penalty at torch.mm peak", (vqMs + floorFlops / 1e9 / peaks.TorchMm * 1000) / vqMs, "×",
-            "the same floor with LibTorch's own matrix product");
+        r.AddAtPeak(sec, "regulariser fraction of torch.mm peak", "of peak", p => regGflops / p.TorchMm);
+        r.AddAtPeak(sec, "DQ/VQ floor, exact penalty at torch.mm peak", "×", p => (vqMs + floorMs / p.TorchMm) / vqMs,
+            _ => "the same floor with LibTorch's own matrix product");
         foreach (var (name, ms) in new[] { ("FP", fpMs), ("VQ-4", vqMs), ("DQ-4", dqMs) })
             r.Add(sec, $"{name} images/s", m.Batch / (ms / 1000), "img/s");
         double gflop = 3.0 * 2 * macs * m.Batch / 1e9; // forward + input grad + weight grad ≈ 3 × forward
         r.Add(sec, "model forward MACs/image", macs / 1e6, "MMAC");
         r.Add(sec, "FP achieved GFLOP/s (3×fwd)", gflop / (fpMs / 1000), "GFLOP/s");
-        r.Add(sec, "FP fraction of mm peak", gflop / (fpMs / 1000) / peakGflops, "of peak");
-        r.Add(sec, "DQ-4 fraction of mm peak", gflop / (dqMs / 1000) / peakGflops, "of peak");
+        r.AddAtPeak(sec, "FP fraction of mm peak", "of peak", p => gflop / (fpMs / 1000) / p.Fp32);
+        r.AddAtPeak(sec, "DQ-4 fraction of mm peak", "of peak", p => gflop / (dqMs / 1000) / p.Fp32);
     }
 
     /// <summary>One PGD step vs one training step on the same model and batch, and PGD-20 evaluation throughput.</summary>

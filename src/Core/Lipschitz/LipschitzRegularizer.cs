@@ -106,12 +106,9 @@ public sealed class LipschitzRegularizer
     /// <summary>‖G − I‖²_F for one weight (any shape [c_out, ...]); G on the smaller side unless <paramref name="form"/> says otherwise.</summary>
     public static Tensor OrthogonalityPenalty(Tensor weight, GramForm form = GramForm.SmallerSide)
     {
-        if (weight.dim() < 2)
-            throw new ArgumentException($"A weight to orthogonalise needs at least 2 dimensions (got shape [{string.Join(", ", weight.shape)}]).", nameof(weight));
+        var (rowGram, n, _) = OrthogonalityGradient.SideKey(weight, form);
         using var scope = NewDisposeScope();
         var m = weight.flatten(1);
-        long rows = m.shape[0], cols = m.shape[1];
-        bool rowGram = form == GramForm.SmallerSide && rows <= cols;
         // G = S Sᵀ (S = M or Mᵀ) is symmetric, so the gradient through its second factor equals the one through its
         // first: differentiate through one factor only and double it (2e − e.detach() has e's value, exactly, and twice
         // its gradient). That drops one of the two backward matrix products, the largest cost after the Gram itself.
@@ -119,7 +116,6 @@ public sealed class LipschitzRegularizer
         // bit-identical to the plain (S·Sᵀ − I)² sum on this machine's LibTorch (checked on SmallCnn and VGG).
         var side = rowGram ? m : m.t();
         var gram = nn.functional.linear(side, side.detach());
-        long n = rowGram ? rows : cols;
         var identity = eye(n, dtype: gram.dtype, device: gram.device);
         var penalty = nn.functional.mse_loss(gram, identity, nn.Reduction.Sum);
         return penalty.mul(2).sub(penalty.detach()).MoveToOuterDisposeScope();
@@ -161,10 +157,9 @@ public sealed class LipschitzRegularizer
     /// <summary>The estimate of <see cref="StochasticPenalty(Tensor, int, GramForm, Generator?)"/> for given probe rows <paramref name="v"/> [p, n].</summary>
     private static Tensor StochasticPenalty(Tensor weight, Tensor v, GramForm form)
     {
+        bool rowGram = OrthogonalityGradient.SideKey(weight, form).RowGram;
         using var scope = NewDisposeScope();
         var m = weight.flatten(1);
-        long rows = m.shape[0], cols = m.shape[1];
-        bool rowGram = form == GramForm.SmallerSide && rows <= cols;
         // Probes as rows, v ∈ {±1}^{probes × n}, so (G v)ᵀ is two products without a transposed view:
         // row Gram (v M) Mᵀ = linear(v M, M); column Gram (v Mᵀ) M = linear(v, M) M; mse_loss(Sum) fuses ‖Gv − v‖².
         var gv = rowGram ? nn.functional.linear(v.matmul(m), m) : nn.functional.linear(v, m).matmul(m);

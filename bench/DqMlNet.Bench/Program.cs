@@ -2,6 +2,7 @@
 //   dotnet run -c Release --project bench/DqMlNet.Bench -- --quick      (≤ 10 minutes on 2 cores)
 //   dotnet run -c Release --project bench/DqMlNet.Bench                  (more rounds, adds WRN-16-4)
 //   dotnet run -c Release --project bench/DqMlNet.Bench -- ort-wrn       (only ORT QDQ vs fp32 on WRN-16-4, batch 256)
+//   dotnet run -c Release --project bench/DqMlNet.Bench -- scalar-lifetime  (TorchSharp's temporary Scalars under garbage collection)
 using System.Diagnostics;
 using System.Globalization;
 using DqMlNet.Bench;
@@ -32,6 +33,7 @@ DqRuntime.ConfigureProcess(threads: s.Threads, tuneMalloc: true);
 TorchSharp.torch.set_num_interop_threads(1);
 if (s.Child == "malloc-probe") return MachineSections.MallocProbe(s);
 if (s.Child == "memory") return MemoryChild.Child(s);
+if (s.Child == ScalarLifetimeSection.ChildName) return ScalarLifetimeSection.Child(s);
 if (s.Child is not null)
 {
     Console.Error.WriteLine($"Unknown child mode '{s.Child}'.");
@@ -39,6 +41,7 @@ if (s.Child is not null)
 }
 if (s.Bdn) return Micro.Run(s);
 if (s.Section == OrtResidualSection.Name) return OrtResidualSection.Run(s);
+if (s.Section == ScalarLifetimeSection.Name) return ScalarLifetimeSection.Run(s);
 
 var clock = Stopwatch.StartNew();
 var r = new Results();

@@ -15,6 +15,8 @@ internal sealed record Settings
     public string? Child { get; init; }
     /// <summary>A single section to run instead of the whole bench (e.g. "ort-wrn").</summary>
     public string? Section { get; init; }
+    /// <summary>Internal: how long a "scalar-stress" child runs.</summary>
+    public double Seconds { get; init; } = 10;
 
     public int Warmup => Quick ? 3 : 5;
     public int Rounds => Quick ? 10 : 40;
@@ -42,7 +44,9 @@ internal sealed record Settings
                 "--no-malloc-check" => s with { MallocCheck = false },
                 "--bdn" => s with { Bdn = true },
                 "--child" => s with { Child = Next() },
+                "--seconds" => s with { Seconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 OrtResidualSection.Name => s with { Section = OrtResidualSection.Name },
+                ScalarLifetimeSection.Name => s with { Section = ScalarLifetimeSection.Name },
                 "train" => s with { Section = "train", Quick = true, Python = false, MallocCheck = false },
                 "-h" or "--help" => throw new HelpRequested(),
                 _ => throw new ArgumentException($"Unknown argument '{a}'."),
@@ -53,9 +57,10 @@ internal sealed record Settings
     }
 
     public const string Usage =
-        "usage: dotnet run -c Release --project bench/DqMlNet.Bench -- [--quick] [--threads N] [--out DIR] [--no-python] [--no-malloc-check] [--bdn] [ort-wrn | train]\n" +
+        "usage: dotnet run -c Release --project bench/DqMlNet.Bench -- [--quick] [--threads N] [--out DIR] [--no-python] [--no-malloc-check] [--bdn] [ort-wrn | train | scalar-lifetime]\n" +
         "  ort-wrn: only ONNX Runtime QDQ (uint8 / float residual) vs fp32 on WRN-16-4 at batch 256, with ORT's optimised op counts\n" +
-        "  train: only the matmul peak and the SmallCnn and VGG training steps (FP, VQ-4, DQ-4 exact and stochastic) with their targets";
+        "  train: only the matmul peak and the SmallCnn and VGG training steps (FP, VQ-4, DQ-4 exact and stochastic) with their targets\n" +
+        "  scalar-lifetime: how often TorchSharp's temporary Scalar arguments are freed during the native call, with and without DOTNET_JITMinOpts=1 (--quick: 8 s per variant)";
 }
 
 internal sealed class HelpRequested : Exception

@@ -12,5 +12,6 @@
 set -euo pipefail
 SHARDS=8   # keep equal to the size of --array above
 export OMP_WAIT_POLICY=PASSIVE
+export DOTNET_JITMinOpts=1   # keeps TorchSharp's temporary scalars alive during native calls (docs/reliability.md)
 dq evaluate model.zip --data fashion --limit 10000 --eps 0.031,0.062 --seed 0 --threads "${SLURM_CPUS_PER_TASK:-2}" \
   --shard "auto/${SHARDS}" --shard-layout stride -o "shards/shard-${SLURM_ARRAY_TASK_ID}.json"

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using DqMlNet.Attacks;
+using DqMlNet.Models;
+using DqMlNet.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -33,6 +36,7 @@ internal static class ScalarLifetimeSection
         ("int-implicit", "int64 tensor.add(5): temporary Scalars (value and TorchSharp's alpha = 1)"),
         ("float-implicit", "float32 tensor.mul(0.5): temporary Scalar"),
         ("int-explicit", "int64 tensor.add(s, one): Scalars held by the caller"),
+        ("pgd", "PGD-20 on SmallCnn VQ-4, batch 8 (DqMlNet's attack code; a call = one attack run)"),
     };
 
     public static int Run(Settings s)
@@ -85,6 +89,12 @@ internal static class ScalarLifetimeSection
         }) { IsBackground = true };
         allocator.Start();
 
+        TorchRuntime.Seed(0);
+        using var model = ModelFactory.Create(BenchModel.SmallCnn28.In(TrainingMode.Vanilla));
+        var classifier = new TorchClassifier(model);
+        var pgd = new Pgd(0.1, steps: 20);
+        using var images = rand(8, 1, 28, 28);
+        using var labels = randint(0, 10, 8);
         using var integers = tensor(new long[] { 1, 2, 3, 4 });
         using var floats = tensor(new float[] { 3, 4, 5, 6 });
         using var five = 5.ToScalar();
@@ -101,6 +111,13 @@ internal static class ScalarLifetimeSection
                 {
                     switch (variant)
                     {
+                        case "pgd":
+                        {
+                            using var scope = NewDisposeScope();
+                            pgd.Generate(classifier, images, labels);
+                            k += 99; // one attack run counts as one call; ten runs per check of the clock
+                            break;
+                        }
                         case "float-implicit":
                         {
                             using var product = floats.mul(0.5);

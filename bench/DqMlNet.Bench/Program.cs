@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project bench/DqMlNet.Bench                  (more rounds, adds WRN-16-4)
 //   dotnet run -c Release --project bench/DqMlNet.Bench -- ort-wrn       (only ORT QDQ vs fp32 on WRN-16-4, batch 256)
 //   dotnet run -c Release --project bench/DqMlNet.Bench -- scalar-lifetime  (TorchSharp's temporary Scalars under garbage collection)
+//   dotnet run -c Release --project bench/DqMlNet.Bench -- row-invariance   (does a row's result depend on its batch's size?)
 using System.Diagnostics;
 using System.Globalization;
 using DqMlNet.Bench;
@@ -42,6 +43,7 @@ if (s.Child is not null)
 if (s.Bdn) return Micro.Run(s);
 if (s.Section == OrtResidualSection.Name) return OrtResidualSection.Run(s);
 if (s.Section == ScalarLifetimeSection.Name) return ScalarLifetimeSection.Run(s);
+if (s.Section == RowInvarianceSection.Name) return RowInvarianceSection.Run(s);
 
 var clock = Stopwatch.StartNew();
 var r = new Results();

@@ -47,6 +47,7 @@ internal sealed record Settings
                 "--seconds" => s with { Seconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 OrtResidualSection.Name => s with { Section = OrtResidualSection.Name },
                 ScalarLifetimeSection.Name => s with { Section = ScalarLifetimeSection.Name },
+                RowInvarianceSection.Name => s with { Section = RowInvarianceSection.Name },
                 "train" => s with { Section = "train", Quick = true, Python = false, MallocCheck = false },
                 "-h" or "--help" => throw new HelpRequested(),
                 _ => throw new ArgumentException($"Unknown argument '{a}'."),
@@ -57,10 +58,11 @@ internal sealed record Settings
     }
 
     public const string Usage =
-        "usage: dotnet run -c Release --project bench/DqMlNet.Bench -- [--quick] [--threads N] [--out DIR] [--no-python] [--no-malloc-check] [--bdn] [ort-wrn | train | scalar-lifetime]\n" +
+        "usage: dotnet run -c Release --project bench/DqMlNet.Bench -- [--quick] [--threads N] [--out DIR] [--no-python] [--no-malloc-check] [--bdn] [ort-wrn | train | scalar-lifetime | row-invariance]\n" +
         "  ort-wrn: only ONNX Runtime QDQ (uint8 / float residual) vs fp32 on WRN-16-4 at batch 256, with ORT's optimised op counts\n" +
         "  train: only the matmul peak and the SmallCnn and VGG training steps (FP, VQ-4, DQ-4 exact and stochastic) with their targets\n" +
-        "  scalar-lifetime: how often TorchSharp's temporary Scalar arguments are freed during the native call, with and without DOTNET_JITMinOpts=1 (--quick: 8 s per variant)";
+        "  scalar-lifetime: how often TorchSharp's temporary Scalar arguments are freed during the native call, with and without DOTNET_JITMinOpts=1 (--quick: 8 s per variant)\n" +
+        "  row-invariance: whether a row's logits and input gradient depend on the size of its batch (SmallCnn, VGG), which decides whether shards are bit-identical";
 }
 
 internal sealed class HelpRequested : Exception

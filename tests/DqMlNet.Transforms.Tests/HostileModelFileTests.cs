@@ -40,6 +40,27 @@ public sealed class HostileModelFileTests : IDisposable
         return path;
     }
 
+    [Theory]
+    [InlineData("dqmlnet.exported\u0001\0eights", "x")] // the byte damage a fuzzer found in a model zip
+    [InlineData("producer.note", "a\0b")]
+    public void Metadata_with_a_NUL_character_is_refused_before_ONNX_Runtime_opens_the_model(string key, string value)
+    {
+        var model = Export(quantizeWeights: false);
+        model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        var bytes = model.ToByteArray();
+        var fromBytes = Assert.Throws<InvalidDataException>(() => new OnnxClassifier(bytes));
+        Assert.Contains("NUL character", fromBytes.Message);
+        var path = Save(model, "nul-metadata.onnx");
+        var fromFile = Assert.Throws<InvalidDataException>(() => new OnnxClassifier(path));
+        Assert.Contains(path, fromFile.Message);
+        Assert.Contains($"metadata entry {model.MetadataProps.Count - 1}", fromFile.Message);
+
+        // The same model without the damaged entry opens.
+        model.MetadataProps.RemoveAt(model.MetadataProps.Count - 1);
+        using var intact = new OnnxClassifier(model.ToByteArray());
+        Assert.Equal(10, intact.NumClasses);
+    }
+
     [Fact]
     public void Residual_grid_with_a_non_positive_scale_is_refused()
     {

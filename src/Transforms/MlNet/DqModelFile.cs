@@ -182,6 +182,7 @@ public static class DqModelFile
         {
             throw new InvalidDataException($"'{path}': the DQ stage's ONNX graph does not match its metadata field '{MlNetOnnxStage.ColumnsKey}' ({e.Message}). Save the model again.", e);
         }
+        OnnxMetadataCheck.Check(original, $"'{path}': the DQ stage's ONNX model");
         var model = OnnxModelLoader.Load(original, path);
         model.eval();
         DataViewSchema.Column? image = meta.TryGetValue(MlNetOnnxStage.ImageInputKey, out var flag) && flag == "true"

@@ -33,15 +33,23 @@ public sealed class OnnxClassifier : IClassifier, IDisposable
 
     /// <summary>Opens an ONNX file.</summary>
     public OnnxClassifier(string path, OnnxClassifierOptions? options = null)
-        : this(CreateSession(options, o => File.Exists(path)
-            ? new InferenceSession(path, o)
-            : throw new FileNotFoundException($"ONNX file '{path}' does not exist.", path)), options)
+        : this(CreateSession(options, o =>
+        {
+            if (!File.Exists(path)) throw new FileNotFoundException($"ONNX file '{path}' does not exist.", path);
+            OnnxMetadataCheck.CheckFile(path);
+            return new InferenceSession(path, o);
+        }), options)
     {
     }
 
     /// <summary>Opens an ONNX model held in memory.</summary>
     public OnnxClassifier(byte[] model, OnnxClassifierOptions? options = null)
-        : this(CreateSession(options, o => new InferenceSession(model ?? throw new ArgumentNullException(nameof(model)), o)), options)
+        : this(CreateSession(options, o =>
+        {
+            ArgumentNullException.ThrowIfNull(model);
+            OnnxMetadataCheck.Check(model, "The ONNX model");
+            return new InferenceSession(model, o);
+        }), options)
     {
     }
 

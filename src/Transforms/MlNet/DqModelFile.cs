@@ -182,7 +182,6 @@ public static class DqModelFile
         {
             throw new InvalidDataException($"'{path}': the DQ stage's ONNX graph does not match its metadata field '{MlNetOnnxStage.ColumnsKey}' ({e.Message}). Save the model again.", e);
         }
-        OnnxMetadataCheck.Check(original, $"'{path}': the DQ stage's ONNX model");
         var model = OnnxModelLoader.Load(original, path);
         model.eval();
         DataViewSchema.Column? image = meta.TryGetValue(MlNetOnnxStage.ImageInputKey, out var flag) && flag == "true"
@@ -194,9 +193,10 @@ public static class DqModelFile
         {
             return new DefensiveQuantizationTransformer(ml, model, labels, columns, image, onnx: Google.Protobuf.MessageExtensions.ToByteArray(original));
         }
-        catch (Exception e) when (e is NullReferenceException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        catch (Exception e) when (e is InvalidDataException or NullReferenceException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
-            // ONNX Runtime opens the stage for scoring; on some malformed models it fails inside its own metadata code.
+            // ONNX Runtime opens the stage for scoring (through OnnxClassifier, which refuses metadata it cannot read
+            // safely); on some malformed models it fails inside its own metadata code. Either way the zip is named.
             model.Dispose();
             throw new InvalidDataException($"'{path}': ONNX Runtime cannot open the DQ stage's model ({e.Message}). The file is damaged: save the model again.", e);
         }

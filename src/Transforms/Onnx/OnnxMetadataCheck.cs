@@ -17,14 +17,7 @@ internal static class OnnxMetadataCheck
     /// <summary>Field number of <c>ModelProto.metadata_props</c> in onnx.proto.</summary>
     private const int MetadataPropsField = 14;
 
-    /// <summary>Checks a parsed model; <paramref name="source"/> starts the error message (e.g. "'model.zip': the DQ stage's ONNX model").</summary>
-    public static void Check(ModelProto model, string source)
-    {
-        for (int i = 0; i < model.MetadataProps.Count; i++)
-            Check(model.MetadataProps[i].Key, model.MetadataProps[i].Value, i, source);
-    }
-
-    /// <summary>Checks a serialized model held in memory.</summary>
+    /// <summary>Checks a serialized model held in memory; <paramref name="source"/> starts the error message.</summary>
     public static void Check(byte[] model, string source) => Scan(new CodedInputStream(model), source);
 
     /// <summary>Checks an ONNX file (read once, front to back, without holding the graph).</summary>
